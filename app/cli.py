@@ -1,0 +1,52 @@
+"""The `bcmlp` command line: a click group whose commands live in app/commands/.
+
+Errors become one line on stderr: exit 2 for bad usage or input, 1 for a failed check.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from app import __version__
+from app.commands.gui_cmd import gui_cmd
+from app.commands.init_cmd import init_cmd
+from app.errors import BcmlpError
+
+
+@click.group(
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="bcmlp")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """bcmlp: a blockchain-secured ML pipeline for visual quality inspection.
+
+    Without a command, opens the main window.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(gui_cmd)
+
+
+for command in (gui_cmd, init_cmd):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rv = cli.main(args=argv, prog_name="bcmlp", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("bcmlp: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"bcmlp: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except BcmlpError as exc:
+        click.echo(f"bcmlp: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("bcmlp: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)

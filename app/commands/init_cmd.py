@@ -1,0 +1,57 @@
+"""`bcmlp init`: create or show the local identity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from app.commands.common import data_dir_option, emit_json, json_option, read_passphrase
+from app.errors import UserError
+from app.identity import ENV_PASSPHRASE, ROLES, IdentityStore
+from app.logs import get_logger, setup_logging
+from app.paths import open_data_dir
+
+
+@click.command("init")
+@click.option("--org", help="Organisation (company) name.")
+@click.option("--role", help=f"Ledger role: {'|'.join(ROLES)}.")
+@click.option("--name", "person", default=None, help="Your name (default: the organisation).")
+@click.option(
+    "--passphrase-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=f"Read the key passphrase from this file (else ${ENV_PASSPHRASE}, else a prompt).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing identity (the old file is kept).")
+@click.option("--show", is_flag=True, help="Print the existing identity and key id.")
+@json_option
+@data_dir_option
+def init_cmd(org, role, person, passphrase_file, force, show, as_json, data_dir) -> None:
+    """Create the local identity: organisation, role and an encrypted Ed25519 key."""
+    if not show:
+        if not org or not role:
+            raise UserError("init needs --org NAME and --role ROLE (or --show)")
+        if role not in ROLES:
+            raise UserError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    dd = open_data_dir(data_dir, create=not show)
+    store = IdentityStore(dd)
+    if show:
+        info = store.load().describe()
+        if as_json:
+            emit_json(info)
+        else:
+            for k, v in info.items():
+                click.echo(f"{k:>13}: {v}")
+        return
+    if store.exists() and not force:
+        raise UserError(f"an identity already exists in {dd.root} (use --force to replace it)")
+    passphrase = read_passphrase(passphrase_file, confirm=True, env_var=ENV_PASSPHRASE)
+    setup_logging(dd)
+    ident = store.create(org, person or org, role, passphrase, force=force)
+    get_logger("identity").info("created identity %s (%s, %s)", ident.key_id, ident.org, ident.role)
+    if as_json:
+        emit_json(ident.describe())
+    else:
+        click.echo(f"created identity for {ident.name} ({ident.org}, {ident.role})")
+        click.echo(f"key id: {ident.key_id}")

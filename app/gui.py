@@ -1,0 +1,59 @@
+"""Builds the main window: the composition of perspectives, settings and back ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app import __version__
+from app.identity import IdentityStore
+from app.identity_backend import StoreIdentityBackend
+from app.paths import DataDir
+from app.settings import Settings
+from ui.identity.page import IdentityPage
+from ui.main_window import MainWindow
+from ui.theme import apply_theme
+
+
+@dataclass
+class GuiContext:
+    window: MainWindow
+    settings: Settings
+    warnings: list[str] = field(default_factory=list)
+
+
+def ensure_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv or ["bcmlp"])
+        app.setApplicationName("bcmlp")
+        app.setOrganizationName("bcmlp")
+        app.setApplicationVersion(__version__)
+    return app
+
+
+def build_main_window(dd: DataDir) -> GuiContext:
+    """Create the window with every perspective; problems become warnings, never a crash."""
+    app = ensure_app()
+    settings, settings_error = Settings.load_or_defaults(dd.settings_file)
+    warnings = []
+    if settings_error:
+        warnings.append(f"{settings_error}. Using default settings; the file is left as it is.")
+    apply_theme(app, settings.get("theme"))
+    window = MainWindow(settings, __version__)
+    window.add_perspective(
+        "identity",
+        "Identity",
+        IdentityPage(StoreIdentityBackend(IdentityStore(dd))),
+        "Local organisation, role and key",
+    )
+    window.restore_state()
+    window.statusBar().showMessage(f"data directory: {dd.root}")
+    return GuiContext(window, settings, warnings)
+
+
+def show_warnings(ctx: GuiContext) -> None:
+    for text in ctx.warnings:
+        box = QMessageBox(QMessageBox.Icon.Warning, "bcmlp", text, parent=ctx.window)
+        box.open()

@@ -1,0 +1,1 @@
+"""Identity perspective: shows the local identity, creates one, checks its passphrase."""
