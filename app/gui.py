@@ -13,6 +13,7 @@ from app.paths import DataDir
 from app.settings import Settings
 from ui.identity.page import IdentityPage
 from ui.main_window import MainWindow
+from ui.settings.page import SettingsPage
 from ui.theme import apply_theme
 
 
@@ -47,6 +48,19 @@ def build_main_window(dd: DataDir) -> GuiContext:
         "Identity",
         IdentityPage(StoreIdentityBackend(IdentityStore(dd))),
         "Local organisation, role and key",
+    )
+    window.add_perspective(
+        "settings",
+        "Settings",
+        SettingsPage(
+            window,
+            {
+                "Data directory": str(dd.root),
+                "Settings file": str(dd.settings_file),
+                "Log files": str(dd.logs_dir),
+            },
+        ),
+        "Theme and locations",
     )
     window.restore_state()
     window.statusBar().showMessage(f"data directory: {dd.root}")

@@ -15,7 +15,13 @@ from pathlib import Path
 from app.atomic import write_json_atomic
 from app.errors import UserError
 from app.paths import DataDir
-from ledger_core.keys import KeyFileError, KeyPair, WrongPassphrase, read_private_key, write_private_key
+from ledger_core.keys import (
+    KeyFileError,
+    KeyPair,
+    WrongPassphrase,
+    read_private_key,
+    write_private_key,
+)
 
 ROLES = ("operator", "trainer", "auditor", "monitor")
 IDENTITY_VERSION = 1

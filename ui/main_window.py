@@ -9,7 +9,6 @@ from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -42,6 +41,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("bcmlp")
         self.setWindowIcon(QIcon(str(resources.path("icons", "bcmlp.svg"))))
         self._perspectives: list[Perspective] = []
+        self._saved_perspective = prefs.get("perspective")  # adding pages selects row 0 first
 
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -57,8 +57,6 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.bar.currentRowChanged.connect(self._on_row_changed)
 
-        self.status_message = QLabel("")
-        self.statusBar().addWidget(self.status_message, 1)
         self._build_menus()
         self.resize(1280, 800)
 
@@ -174,7 +172,7 @@ class MainWindow(QMainWindow):
         geometry = window.get("geometry")
         if geometry:
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
-        key = self.prefs.get("perspective")
+        key = self._saved_perspective
         if key in self.perspective_keys():
             self.show_perspective(key)
         for name, action in self.theme_actions.items():

@@ -25,9 +25,12 @@ from app.paths import open_data_dir
 )
 @click.option("--force", is_flag=True, help="Replace an existing identity (the old file is kept).")
 @click.option("--show", is_flag=True, help="Print the existing identity and key id.")
+@click.option(
+    "--check-passphrase", is_flag=True, help="With --show: also decrypt the key with the passphrase."
+)
 @json_option
 @data_dir_option
-def init_cmd(org, role, person, passphrase_file, force, show, as_json, data_dir) -> None:
+def init_cmd(org, role, person, passphrase_file, force, show, check_passphrase, as_json, data_dir) -> None:
     """Create the local identity: organisation, role and an encrypted Ed25519 key."""
     if not show:
         if not org or not role:
@@ -37,7 +40,11 @@ def init_cmd(org, role, person, passphrase_file, force, show, as_json, data_dir)
     dd = open_data_dir(data_dir, create=not show)
     store = IdentityStore(dd)
     if show:
-        info = store.load().describe()
+        ident = store.load()
+        info = ident.describe()
+        if check_passphrase:
+            store.unlock(read_passphrase(passphrase_file, confirm=False, env_var=ENV_PASSPHRASE), ident)
+            info["key_unlocked"] = "yes"
         if as_json:
             emit_json(info)
         else:

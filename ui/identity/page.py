@@ -67,7 +67,10 @@ class IdentityPage(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.message)
         layout.addWidget(box)
-        layout.addWidget(self.create_button)
+        button_row = QHBoxLayout()
+        button_row.addWidget(self.create_button)
+        button_row.addStretch(1)
+        layout.addLayout(button_row)
         layout.addWidget(unlock_box)
         layout.addStretch(1)
         self.dialog: CreateIdentityDialog | None = None

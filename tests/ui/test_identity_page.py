@@ -1,0 +1,67 @@
+"""The Identity perspective: create a key in the dialog, unlock it, report corrupt files."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
+
+from app.identity import IdentityStore
+from app.identity_backend import StoreIdentityBackend
+from app.paths import open_data_dir
+from ui.identity.page import IdentityPage
+
+PASS = "correct horse battery"
+
+
+def make_page(qtbot, data_dir):
+    store = IdentityStore(open_data_dir(data_dir))
+    page = IdentityPage(StoreIdentityBackend(store))
+    qtbot.addWidget(page)
+    return page, store
+
+
+def test_create_in_dialog_then_unlock(qtbot, data_dir):
+    page, store = make_page(qtbot, data_dir)
+    assert page.create_button.isVisibleTo(page) and not store.exists()
+    dialog = page.open_create_dialog()
+    assert dialog.passphrase.echoMode() == QLineEdit.EchoMode.Password
+    assert dialog.confirm.echoMode() == QLineEdit.EchoMode.Password
+    qtbot.keyClicks(dialog.org, "Quality Control AG")
+    qtbot.keyClicks(dialog.name, "Ada")
+    dialog.role.setCurrentText("auditor")
+    qtbot.keyClicks(dialog.passphrase, PASS)
+    qtbot.keyClicks(dialog.confirm, PASS)
+    with qtbot.waitSignal(page.identityChanged, timeout=5000):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    ident = store.load()
+    assert ident.org == "Quality Control AG" and ident.role == "auditor"
+    assert page.values["key_id"].text() == ident.key_id
+    assert store.unlock(PASS).key_id == ident.key_id
+
+    qtbot.keyClicks(page.passphrase, "not the passphrase")
+    assert page.try_unlock() is False
+    assert "wrong passphrase" in page.unlock_result.text()
+    qtbot.keyClicks(page.passphrase, PASS)
+    assert page.try_unlock() is True
+    assert ident.key_id[:16] in page.unlock_result.text()
+
+
+def test_dialog_rejects_mismatch_and_short_passphrase(qtbot, data_dir):
+    page, store = make_page(qtbot, data_dir)
+    dialog = page.open_create_dialog()
+    qtbot.keyClicks(dialog.org, "Org")
+    qtbot.keyClicks(dialog.passphrase, "abc")
+    qtbot.keyClicks(dialog.confirm, "abd")
+    dialog.try_create()
+    assert "differ" in dialog.error.text() and not store.exists()
+    dialog.confirm.setText("abc")
+    dialog.try_create()
+    assert "at least 8" in dialog.error.text() and not store.exists()
+    dialog.close()
+
+
+def test_corrupt_identity_shown_not_overwritten(qtbot, data_dir):
+    (data_dir / "identity.json").write_text("{broken")
+    page, _ = make_page(qtbot, data_dir)
+    assert "cannot be read" in page.message.text()
+    assert not page.create_button.isEnabled()
+    assert (data_dir / "identity.json").read_text() == "{broken"
