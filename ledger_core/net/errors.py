@@ -1,0 +1,21 @@
+"""The one exception family of the peer network: every error carries a stable reason ``code``.
+
+Codes used by the layers: framing ``oversized``/``closed``; handshake ``bad_message``,
+``wrong_version``, ``wrong_chain``, ``bad_key``, ``bad_signature``, ``unauthorized``,
+``unexpected_key``, ``unexpected_message``; channel ``decrypt_failed``, ``nonce_exhausted``,
+``not_established``; peer ``bad_message:<encoding code>``, ``unknown_type``, ``rate_limited``,
+``idle_timeout``, ``handshake_timeout``.
+"""
+
+from __future__ import annotations
+
+
+class ProtocolError(Exception):
+    """The remote side broke the protocol; the connection must be closed. ``code`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.code}: {super().__str__()}"

@@ -1,0 +1,395 @@
+"""One authenticated peer connection on asyncio streams: send queue, keep-alive, rate limit, RTT.
+
+Inside the encrypted channel every frame's plaintext starts with a type byte:
+``0x00`` + canonical JSON (an application message), ``0x01`` + 8 bytes (ping), ``0x02`` + the same
+8 bytes (pong). Application messages are decoded with ``ledger_core.encoding.decode`` (canonical
+form required, size limited to ``PeerConfig.max_message``).
+
+Interface (``transport.Transport`` creates peers; the node mostly uses the transport):
+- ``PeerConfig``: limits and timeouts (defaults in the dataclass).
+- ``await open_peer(reader, writer, channel, config, on_message, on_close) -> Peer`` runs the
+  handshake under ``config.handshake_timeout`` (raises ``ProtocolError`` /
+  ``TimeoutError`` / ``ConnectionError`` and closes the socket); ``peer.start()`` then starts
+  its reader, writer and keep-alive tasks (frames that arrived with the handshake go first).
+  ``on_message(peer, message)`` may be a plain function or return an awaitable (awaited before
+  the next frame is read: back-pressure on that peer). ``on_close(peer, reason)`` runs once.
+- ``Peer.key_id`` (authenticated), ``address``, ``outbound``, ``rtt`` (seconds, last ping/pong,
+  or None), ``info()`` (a ``PeerInfo`` snapshot for the GUI), ``closed``, ``close_reason``.
+- Sending. Each peer has a bounded queue (``config.send_queue`` messages):
+  ``try_send(message) -> bool`` never waits and drops the message when the queue is full
+  (counted in ``info().dropped``): use it for gossip, which is re-sent anyway;
+  ``await send(message, timeout=None)`` waits for room (back-pressure) and raises
+  ``TimeoutError`` or ``ConnectionError`` (peer closed). ``*_raw`` variants take canonical bytes
+  already encoded (broadcast encodes once). Pings and pongs bypass the queue so a busy peer still
+  keeps its connection alive.
+- ``await close(reason)`` / ``await wait_closed() -> reason``.
+
+Closing rules: any ``ProtocolError`` (bad frame, failed decryption, non-canonical JSON, unknown
+type), more than ``msgs_per_s``/``bytes_per_s`` sustained from the peer (``rate_limited``), no
+complete frame for ``idle_timeout`` seconds (``idle_timeout``), EOF or a socket error closes this
+connection only and logs the reason. Pings go out every ``ping_interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ledger_core.encoding import EncodingError, canonical, decode
+from ledger_core.net.channel import SecureChannel
+from ledger_core.net.errors import ProtocolError
+from ledger_core.net.framing import DEFAULT_MAX_FRAME
+from ledger_core.net.handshake import TAG_BYTES
+from ledger_core.net.ratelimit import TokenBucket
+
+log = logging.getLogger("ledger_core.net")
+
+T_MSG, T_PING, T_PONG = 0, 1, 2
+_PING_BYTES = 8
+
+
+@dataclass(frozen=True)
+class PeerConfig:
+    max_frame: int = DEFAULT_MAX_FRAME
+    handshake_timeout: float = 5.0
+    idle_timeout: float = 30.0
+    ping_interval: float = 10.0
+    send_queue: int = 1024
+    msgs_per_s: float = 5000.0
+    msg_burst: float = 10000.0
+    bytes_per_s: float = 64 * 1024 * 1024
+    byte_burst: float = 128 * 1024 * 1024
+    read_chunk: int = 256 * 1024
+
+    @property
+    def max_message(self) -> int:
+        """Largest canonical JSON message: the frame minus the tag and the type byte."""
+        return self.max_frame - TAG_BYTES - 1
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    key_id: str
+    host: str
+    port: int
+    outbound: bool
+    rtt_ms: float | None
+    connected_at: float
+    msgs_in: int
+    msgs_out: int
+    bytes_in: int
+    bytes_out: int
+    dropped: int
+
+
+class _SendQueue:
+    """Bounded queue of application payloads plus an unbounded lane for control frames."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: deque[bytes] = deque()
+        self._control: deque[bytes] = deque()
+        self._ready = asyncio.Event()
+        self._space = asyncio.Event()
+        self._space.set()
+
+    def put_nowait(self, item: bytes) -> bool:
+        if len(self._items) >= self.maxsize:
+            return False
+        self._items.append(item)
+        self._ready.set()
+        if len(self._items) >= self.maxsize:
+            self._space.clear()
+        return True
+
+    async def put(self, item: bytes) -> None:
+        while not self.put_nowait(item):
+            await self._space.wait()
+
+    def put_control(self, item: bytes) -> None:
+        self._control.append(item)
+        self._ready.set()
+
+    async def get_batch(self, limit: int = 256) -> list[bytes]:
+        while not (self._items or self._control):
+            self._ready.clear()
+            await self._ready.wait()
+        batch = list(self._control)
+        self._control.clear()
+        while self._items and len(batch) < limit:
+            batch.append(self._items.popleft())
+        if len(self._items) < self.maxsize:
+            self._space.set()
+        return batch
+
+    def wake_all(self) -> None:
+        self._space.set()
+
+
+OnMessage = Callable[["Peer", Any], Any]
+OnClose = Callable[["Peer", str], Any]
+
+
+class Peer:
+    """An established connection; built by ``open_peer``."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        channel: SecureChannel,
+        config: PeerConfig,
+        on_message: OnMessage,
+        on_close: OnClose | None,
+        outbound: bool,
+    ) -> None:
+        assert channel.peer_key_id is not None
+        self.key_id: str = channel.peer_key_id
+        self.outbound = outbound
+        peername = writer.get_extra_info("peername") or ("?", 0)
+        self.address: tuple[str, int] = (str(peername[0]), int(peername[1]))
+        self.config = config
+        self.rtt: float | None = None
+        self.close_reason: str | None = None
+        self._reader, self._writer, self._channel = reader, writer, channel
+        self._on_message, self._on_close = on_message, on_close
+        self._queue = _SendQueue(config.send_queue)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._loop = loop
+        self._last_rx = now
+        self._ping: tuple[bytes, float] | None = None
+        self._msg_bucket = TokenBucket(config.msgs_per_s, config.msg_burst, now)
+        self._byte_bucket = TokenBucket(config.bytes_per_s, config.byte_burst, now)
+        self._connected_at = time.time()
+        self._stats = {"msgs_in": 0, "msgs_out": 0, "bytes_in": 0, "bytes_out": 0, "dropped": 0}
+        self._closed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._early: list[bytes] = []
+
+    # -- public ---------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self.close_reason is not None
+
+    def info(self) -> PeerInfo:
+        s = self._stats
+        return PeerInfo(
+            key_id=self.key_id,
+            host=self.address[0],
+            port=self.address[1],
+            outbound=self.outbound,
+            rtt_ms=None if self.rtt is None else self.rtt * 1000.0,
+            connected_at=self._connected_at,
+            msgs_in=s["msgs_in"],
+            msgs_out=s["msgs_out"],
+            bytes_in=s["bytes_in"],
+            bytes_out=s["bytes_out"],
+            dropped=s["dropped"],
+        )
+
+    def _payload(self, data: bytes) -> bytes:
+        if len(data) > self.config.max_message:
+            raise ValueError(
+                f"message of {len(data)} bytes exceeds the limit of {self.config.max_message}"
+            )
+        return bytes([T_MSG]) + data
+
+    def try_send_raw(self, data: bytes) -> bool:
+        if self.closed:
+            return False
+        if self._queue.put_nowait(self._payload(data)):
+            return True
+        self._stats["dropped"] += 1
+        return False
+
+    def try_send(self, message: Any) -> bool:
+        return self.try_send_raw(canonical(message))
+
+    async def send_raw(self, data: bytes, timeout: float | None = None) -> None:
+        payload = self._payload(data)
+        if self.closed:
+            raise ConnectionError(f"peer {self.key_id[:16]} is closed ({self.close_reason})")
+        async with asyncio.timeout(timeout):
+            await self._queue.put(payload)
+        if self.closed:
+            raise ConnectionError(f"peer {self.key_id[:16]} is closed ({self.close_reason})")
+
+    async def send(self, message: Any, timeout: float | None = None) -> None:
+        await self.send_raw(canonical(message), timeout)
+
+    async def wait_closed(self) -> str:
+        await self._closed.wait()
+        assert self.close_reason is not None
+        return self.close_reason
+
+    async def close(self, reason: str = "closed") -> None:
+        if self.close_reason is None:
+            self.close_reason = reason
+            quiet = ("closed", "eof", "duplicate", "shutdown")
+            level = logging.INFO if reason in quiet else logging.WARNING
+            log.log(level, "peer %s at %s:%d closed: %s", self.key_id[:16], *self.address, reason)
+            self._queue.wake_all()
+            current = asyncio.current_task()
+            others = [t for t in self._tasks if t is not current]
+            for t in others:
+                t.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await self._writer.wait_closed()
+            self._closed.set()
+            if self._on_close is not None:
+                try:
+                    result = self._on_close(self, reason)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    log.exception("on_close callback failed")
+        else:
+            await self._closed.wait()
+
+    # -- tasks ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        early, self._early = self._early, []
+        name = self.key_id[:8]
+        self._tasks = [
+            asyncio.create_task(self._read_loop(early), name=f"peer-read-{name}"),
+            asyncio.create_task(self._write_loop(), name=f"peer-write-{name}"),
+            asyncio.create_task(self._keepalive_loop(), name=f"peer-keepalive-{name}"),
+        ]
+
+    async def _read_loop(self, early: list[bytes]) -> None:
+        reason = "eof"
+        try:
+            for plaintext in early:
+                await self._handle(plaintext)
+            while True:
+                data = await self._reader.read(self.config.read_chunk)
+                if not data:
+                    break
+                for plaintext in self._channel.receive_data(data):
+                    await self._handle(plaintext)
+        except ProtocolError as exc:
+            reason = exc.code
+        except (ConnectionError, OSError) as exc:
+            reason = f"read_error: {exc.__class__.__name__}"
+        except asyncio.CancelledError:
+            return
+        await self.close(reason)
+
+    async def _handle(self, plaintext: bytes) -> None:
+        now = self._loop.time()
+        self._last_rx = now
+        n = len(plaintext) + TAG_BYTES
+        self._stats["bytes_in"] += n
+        if not (self._msg_bucket.allow(now) and self._byte_bucket.allow(now, n)):
+            raise ProtocolError("rate_limited", "the peer exceeded its message or byte rate")
+        if not plaintext:
+            raise ProtocolError("bad_message", "empty frame")
+        kind, body = plaintext[0], plaintext[1:]
+        if kind == T_MSG:
+            try:
+                message = decode(body, max_bytes=self.config.max_message)
+            except EncodingError as exc:
+                raise ProtocolError(f"bad_message:{exc.code}", str(exc)) from None
+            self._stats["msgs_in"] += 1
+            try:
+                result = self._on_message(self, message)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                # A bug in the local handler is not the peer's fault: keep the connection.
+                log.exception("message handler failed for peer %s", self.key_id[:16])
+        elif kind == T_PING and len(body) == _PING_BYTES:
+            self._queue.put_control(bytes([T_PONG]) + body)
+        elif kind == T_PONG and len(body) == _PING_BYTES:
+            if self._ping is not None and self._ping[0] == body:
+                self.rtt = now - self._ping[1]
+                self._ping = None
+        else:
+            raise ProtocolError("unknown_type", f"frame type {kind} with {len(body)} bytes")
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                batch = await self._queue.get_batch()
+                for payload in batch:
+                    self._channel.send(payload)
+                    if payload[0] == T_MSG:
+                        self._stats["msgs_out"] += 1
+                data = self._channel.data_to_send()
+                self._stats["bytes_out"] += len(data)
+                self._writer.write(data)
+                await self._writer.drain()
+        except asyncio.CancelledError:
+            return
+        except (ConnectionError, OSError, ProtocolError) as exc:
+            await self.close(f"write_error: {exc.__class__.__name__}")
+
+    async def _keepalive_loop(self) -> None:
+        cfg = self.config
+        tick = max(0.01, min(cfg.ping_interval, cfg.idle_timeout) / 4)
+        next_ping = self._loop.time()
+        try:
+            while True:
+                now = self._loop.time()
+                if now - self._last_rx > cfg.idle_timeout:
+                    await self.close("idle_timeout")
+                    return
+                if now >= next_ping:
+                    token = os.urandom(_PING_BYTES)
+                    self._ping = (token, now)
+                    self._queue.put_control(bytes([T_PING]) + token)
+                    next_ping = now + cfg.ping_interval
+                await asyncio.sleep(tick)
+        except asyncio.CancelledError:
+            return
+
+
+async def open_peer(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    channel: SecureChannel,
+    config: PeerConfig,
+    on_message: OnMessage,
+    on_close: OnClose | None = None,
+    *,
+    outbound: bool,
+) -> Peer:
+    """Run the handshake (bounded by ``config.handshake_timeout``); the caller then ``start()``s."""
+    early: list[bytes] = []
+    try:
+        async with asyncio.timeout(config.handshake_timeout):
+            first = channel.data_to_send()
+            if first:
+                writer.write(first)
+            while not channel.established:
+                data = await reader.read(4096)
+                if not data:
+                    raise ConnectionError("connection closed during the handshake")
+                early.extend(channel.receive_data(data))
+                out = channel.data_to_send()
+                if out:
+                    writer.write(out)
+            await writer.drain()
+    except BaseException:
+        writer.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await writer.wait_closed()
+        raise
+    peer = Peer(reader, writer, channel, config, on_message, on_close, outbound)
+    peer._early = early
+    return peer
