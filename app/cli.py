@@ -10,8 +10,12 @@ import sys
 import click
 
 from app import __version__
+from app.commands.bench_cmd import bench_cmd
+from app.commands.evaluate_cmd import evaluate_cmd
 from app.commands.gui_cmd import gui_cmd
 from app.commands.init_cmd import init_cmd
+from app.commands.inspect_cmd import inspect_cmd
+from app.commands.train_cmd import train_cmd
 from app.errors import BcmlpError
 
 
@@ -20,17 +24,18 @@ from app.errors import BcmlpError
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "-V", "--version", prog_name="bcmlp")
+@click.option("--self-test", is_flag=True, help="Run the self-test (as `bcmlp gui --self-test`).")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, self_test: bool) -> None:
     """bcmlp: a blockchain-secured ML pipeline for visual quality inspection.
 
     Without a command, opens the main window.
     """
     if ctx.invoked_subcommand is None:
-        ctx.invoke(gui_cmd)
+        ctx.invoke(gui_cmd, self_test=self_test)
 
 
-for command in (gui_cmd, init_cmd):
+for command in (gui_cmd, init_cmd, train_cmd, evaluate_cmd, inspect_cmd, bench_cmd):
     cli.add_command(command)
 
 
