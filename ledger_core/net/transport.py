@@ -129,6 +129,10 @@ class Transport:
         except (ProtocolError, TimeoutError, ConnectionError, OSError) as exc:
             log.warning("inbound handshake from %s failed: %s", addr, _reason(exc))
             return
+        except asyncio.CancelledError:
+            # close() cancels handshakes in flight; this task is the server's top level (asyncio
+            # would log a cancelled connection callback as an error), so end quietly.
+            return
         finally:
             self._handshaking.discard(task)
         await self._register(peer)
