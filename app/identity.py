@@ -6,13 +6,12 @@ identity.json names the key file under keys/; the key itself is PKCS#8 with a pa
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from app.atomic import write_json_atomic
+from app.atomic import read_json_object, write_json_atomic
 from app.errors import UserError
 from app.paths import DataDir
 from ledger_core.keys import (
@@ -90,16 +89,7 @@ class IdentityStore:
         path = self.dd.identity_file
         if not path.exists():
             raise IdentityError(f"no identity in {self.dd.root}: run `bcmlp init --org NAME --role ROLE`")
-        try:
-            if path.stat().st_size > MAX_IDENTITY_BYTES:
-                raise IdentityError(f"{path} is too large to be an identity file")
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise IdentityError(f"{path} is corrupt (not valid JSON: {exc})") from None
-        except OSError as exc:
-            raise IdentityError(f"cannot read {path}: {exc.strerror}") from None
-        if not isinstance(raw, dict):
-            raise IdentityError(f"{path} is corrupt (not a JSON object)")
+        raw = read_json_object(path, MAX_IDENTITY_BYTES, IdentityError)
         fields = set(Identity.__dataclass_fields__)
         missing = fields - set(raw) - {"version"}
         if missing:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.atomic import write_json_atomic
+from app.atomic import read_json_object, write_json_atomic
 from app.errors import UserError
 
 CURRENT_VERSION = 2
@@ -75,16 +75,7 @@ def read_settings_file(path: Path) -> dict[str, Any]:
     """Parse, migrate and validate; SettingsError with one line on any problem."""
     if not path.exists():
         return copy.deepcopy(DEFAULTS)
-    try:
-        if path.stat().st_size > MAX_SETTINGS_BYTES:
-            raise SettingsError(f"{path} is larger than {MAX_SETTINGS_BYTES} bytes")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SettingsError(f"{path} is corrupt (not valid JSON: {exc})") from None
-    except OSError as exc:
-        raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"{path} is corrupt (not a JSON object)")
+    data = read_json_object(path, MAX_SETTINGS_BYTES, SettingsError)
     return _validate(migrate(data), path)
 
 
