@@ -1,0 +1,90 @@
+"""Zeroconf discovery on 127.0.0.1 only (never multicast on the default interfaces in tests)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from zeroconf import IPVersion
+
+from ledger_core.discovery import Announcement, Discovery, parse_txt
+
+from .netutil import keys, until
+
+LOOPBACK = {"interfaces": ["127.0.0.1"], "ip_version": IPVersion.V4Only}
+CHAIN_1 = "ab" * 32
+CHAIN_2 = "cd" * 32
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.found: dict[str, Announcement] = {}
+        self.removed: list[str] = []
+
+    def on_found(self, ann: Announcement) -> None:
+        self.found[ann.key_id] = ann
+
+    def on_removed(self, ann: Announcement) -> None:
+        self.removed.append(ann.key_id)
+        self.found.pop(ann.key_id, None)
+
+
+def make(chain: str, n: int, port: int, seen: Seen) -> Discovery:
+    return Discovery(
+        chain,
+        keys(n).key_id,
+        port,
+        height=n,
+        on_found=seen.on_found,
+        on_removed=seen.on_removed,
+        **LOOPBACK,
+    )
+
+
+def test_peers_of_one_chain_find_each_other_and_ignore_other_chains() -> None:
+    async def main() -> None:
+        sa, sb, sc = Seen(), Seen(), Seen()
+        a, b = make(CHAIN_1, 1, 7001, sa), make(CHAIN_1, 2, 7002, sb)
+        c = make(CHAIN_2, 3, 7003, sc)
+        ka, kb, kc = (keys(n).key_id for n in (1, 2, 3))
+        await asyncio.gather(a.start(), b.start(), c.start())
+        try:
+            await until(lambda: kb in sa.found and ka in sb.found, 10, "a and b to meet")
+            assert sa.found[kb].addresses == (("127.0.0.1", 7002),)
+            assert sa.found[kb].height == 2 and sa.found[kb].chain_id == CHAIN_1
+            assert sb.found[ka].addresses == (("127.0.0.1", 7001),)
+            # the other chain and the node itself are ignored
+            await until(lambda: c.instance in a.ignored and a.instance in c.ignored, 10, "c seen")
+            assert a.ignored[c.instance] == "other_chain"
+            assert set(sa.found) == {kb} and set(sb.found) == {ka} and sc.found == {}
+            await b.set_height(42)
+            await until(lambda: sa.found[kb].height == 42, 10, "the new height")
+            await b.close()
+            await until(lambda: kb in sa.removed, 10, "b's goodbye")
+            assert kb not in sa.found and kc not in sa.removed
+        finally:
+            await asyncio.gather(a.close(), b.close(), c.close())
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+@pytest.mark.parametrize(
+    ("props", "ok"),
+    [
+        ({"v": "1", "chain": "ab", "key": "0" * 64, "height": "5"}, True),
+        ({"v": "2", "chain": "ab", "key": "0" * 64, "height": "5"}, False),
+        ({"v": "1", "chain": "AB", "key": "0" * 64, "height": "5"}, False),
+        ({"v": "1", "chain": "ab", "key": "0" * 63, "height": "5"}, False),
+        ({"v": "1", "chain": "ab", "key": "0" * 64, "height": "-5"}, False),
+        ({"v": "1", "chain": "ab", "key": "0" * 64, "height": None}, False),
+        ({"v": "1", "chain": "ab", "key": "0" * 64, "height": "9" * 30}, False),
+        ({"v": "1", "key": "0" * 64, "height": "1"}, False),
+    ],
+)
+def test_txt_records_are_checked(props, ok) -> None:
+    assert (parse_txt(props) is not None) is ok
+
+
+def test_bad_ids_are_refused() -> None:
+    with pytest.raises(ValueError):
+        Discovery("not hex", keys(1).key_id, 1, on_found=print, **LOOPBACK)
