@@ -1,0 +1,263 @@
+"""A compact CNN for the six NEU surface defect classes, its safetensors weights and model card.
+
+Designed for a small CPU: the input is the 64 x 64 grayscale image of `preprocess`, strided
+3x3 convolutions halve the resolution early, channels stay few, and a global average + max pool
+feeds one linear layer. For inference the batch norms are folded into the convolutions.
+
+Files: `<name>.safetensors` (tensors only, never pickle) and `<name>.card.json` next to it.
+Loading checks the card (format, classes, architecture, input spec, weights digest) and that
+its preprocessing digest is the one of the pipeline in use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import save_file
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from inspection.canonical import CanonicalError, canonical
+from inspection.errors import ModelError
+from inspection.preprocess import DEFAULT_PREPROCESS, PreprocessConfig
+
+NEU_CLASSES = (
+    "crazing",
+    "inclusion",
+    "patches",
+    "pitted_surface",
+    "rolled-in_scale",
+    "scratches",
+)
+CARD_FORMAT = "bcmlp.model-card/1"
+ARCH_NAME = "neu-compact-cnn"
+DEFAULT_CHANNELS = (16, 32, 64)
+MAX_CARD_BYTES = 1024 * 1024
+MAX_WEIGHTS_BYTES = 256 * 1024 * 1024
+
+
+def _conv_bn(cin: int, cout: int, stride: int) -> list[nn.Module]:
+    return [
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    ]
+
+
+class NeuNet(nn.Module):
+    """stem (stride 2) then, per stage, a strided conv and a plain conv; avg+max pool; linear."""
+
+    def __init__(self, num_classes: int = 6, channels: tuple[int, ...] = DEFAULT_CHANNELS) -> None:
+        super().__init__()
+        layers: list[nn.Module] = _conv_bn(1, channels[0], 2)
+        cin = channels[0]
+        for cout in channels[1:]:
+            layers += _conv_bn(cin, cout, 2) + _conv_bn(cout, cout, 1)
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(0.2)
+        self.head = nn.Linear(2 * cin, num_classes)
+        self.channels = tuple(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x)
+        pooled = torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+        return self.head(self.dropout(pooled))
+
+
+def fuse_for_inference(model: NeuNet) -> NeuNet:
+    """Fold each BatchNorm into the convolution before it (eval mode only); returns the model."""
+    model.eval()
+    mods = list(model.features)
+    fused: list[nn.Module] = []
+    i = 0
+    while i < len(mods):
+        m = mods[i]
+        if isinstance(m, nn.Conv2d) and i + 1 < len(mods) and isinstance(mods[i + 1], nn.BatchNorm2d):
+            fused.append(fuse_conv_bn_eval(m, mods[i + 1]))
+            i += 2
+        else:
+            fused.append(m)
+            i += 1
+    model.features = nn.Sequential(*fused)
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@dataclass
+class LoadedModel:
+    model: NeuNet
+    card: dict[str, Any]
+    preprocess: PreprocessConfig
+    classes: tuple[str, ...]
+    weights_sha256: str
+
+    @property
+    def model_id(self) -> str:
+        """Identifies the weights: their SHA-256."""
+        return self.weights_sha256
+
+
+def card_path_for(weights: Path) -> Path:
+    name = weights.name
+    stem = name[: -len(".safetensors")] if name.endswith(".safetensors") else weights.stem
+    return weights.with_name(stem + ".card.json")
+
+
+def weights_path_for(out: Path) -> Path:
+    return out if out.name.endswith(".safetensors") else out.with_name(out.name + ".safetensors")
+
+
+def save_model(
+    model: NeuNet, out: Path, preprocess: PreprocessConfig, card_extra: dict[str, Any]
+) -> tuple[Path, Path, dict[str, Any]]:
+    """Write `<out>.safetensors` and its card; returns (weights path, card path, card)."""
+    weights = weights_path_for(out)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = weights.with_name(weights.name + ".tmp")
+    save_file(state, str(tmp), metadata={"format": "pt", "card_format": CARD_FORMAT})
+    tmp.replace(weights)
+    card = {
+        "format": CARD_FORMAT,
+        "architecture": {
+            "name": ARCH_NAME,
+            "channels": list(model.channels),
+            "parameters": count_parameters(model),
+        },
+        "classes": list(NEU_CLASSES[: model.head.out_features])
+        if "classes" not in card_extra
+        else list(card_extra["classes"]),
+        "input": {"channels": 1, "height": preprocess.height, "width": preprocess.width,
+                  "dtype": "uint8", "layout": "NCHW"},
+        "preprocessing": preprocess.to_dict(),
+        "preprocessing_digest": preprocess.digest,
+        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        **{k: v for k, v in card_extra.items() if k != "classes"},
+    }
+    try:
+        body = canonical(card)
+    except CanonicalError as exc:
+        raise ModelError(f"model card is not canonical JSON: {exc}") from None
+    card_file = card_path_for(weights)
+    tmp_card = card_file.with_name(card_file.name + ".tmp")
+    tmp_card.write_bytes(json.dumps(json.loads(body), indent=2, sort_keys=True).encode() + b"\n")
+    tmp_card.replace(card_file)
+    return weights, card_file, card
+
+
+def read_card(card_file: Path) -> dict[str, Any]:
+    try:
+        raw = card_file.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read model card {card_file}: {exc.strerror}") from None
+    if len(raw) > MAX_CARD_BYTES:
+        raise ModelError(f"model card {card_file} is larger than {MAX_CARD_BYTES} bytes")
+    try:
+        card = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model card {card_file} is not valid JSON: {exc}") from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise ModelError(f"{card_file} is not a {CARD_FORMAT} model card")
+    return card
+
+
+def _is_safetensors(path: Path) -> bool:
+    """safetensors: 8-byte little-endian header length, then a JSON header starting with '{'."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(9)
+    except OSError:
+        return False
+    if len(head) < 9 or head[8:9] != b"{":
+        return False
+    n = int.from_bytes(head[:8], "little")
+    return 0 < n <= path.stat().st_size - 8
+
+
+def load_model(
+    path: Path, preprocess: PreprocessConfig = DEFAULT_PREPROCESS, fuse: bool = True
+) -> LoadedModel:
+    """Load weights and card; ModelError if either is wrong or the card does not match."""
+    weights = weights_path_for(Path(path)) if not Path(path).exists() else Path(path)
+    if not weights.is_file():
+        raise ModelError(f"model file {path} does not exist")
+    size = weights.stat().st_size
+    if size > MAX_WEIGHTS_BYTES:
+        raise ModelError(f"model file {weights} is larger than {MAX_WEIGHTS_BYTES} bytes")
+    if not _is_safetensors(weights):
+        raise ModelError(f"model file {weights} is not a safetensors file")
+    card_file = card_path_for(weights)
+    if not card_file.is_file():
+        raise ModelError(f"model card {card_file} is missing next to {weights.name}")
+    card = read_card(card_file)
+    data = weights.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if card.get("weights_sha256") != sha:
+        raise ModelError(f"model card {card_file.name} does not match the weights (SHA-256 differs)")
+    if card.get("preprocessing_digest") != preprocess.digest:
+        raise ModelError(
+            "model card preprocessing digest does not match the pipeline in use "
+            f"({str(card.get('preprocessing_digest'))[:12]} != {preprocess.digest[:12]})"
+        )
+    inp = card.get("input") or {}
+    if (inp.get("height"), inp.get("width"), inp.get("channels")) != (
+        preprocess.height, preprocess.width, 1
+    ):
+        raise ModelError("model card input spec does not match the preprocessing")
+    arch = card.get("architecture") or {}
+    classes = card.get("classes")
+    if arch.get("name") != ARCH_NAME:
+        raise ModelError(f"unknown architecture {arch.get('name')!r} in model card")
+    channels = arch.get("channels")
+    if (
+        not isinstance(channels, list)
+        or not 1 <= len(channels) <= 8
+        or not all(type(c) is int and 1 <= c <= 1024 for c in channels)
+    ):
+        raise ModelError("model card architecture channels are invalid")
+    if (
+        not isinstance(classes, list)
+        or not 2 <= len(classes) <= 1000
+        or not all(isinstance(c, str) and c for c in classes)
+        or len(set(classes)) != len(classes)
+    ):
+        raise ModelError("model card classes are invalid")
+    try:
+        from safetensors.torch import load as load_bytes
+
+        state = load_bytes(data)
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"model file {weights} is not a valid safetensors file: {exc}") from None
+    model = NeuNet(len(classes), tuple(channels))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise ModelError(f"weights do not fit the architecture in the card: {first}") from None
+    model.eval()
+    if fuse:
+        fuse_for_inference(model)
+    return LoadedModel(model, card, preprocess, tuple(classes), sha)
+
+
+__all__ = [
+    "NEU_CLASSES",
+    "NeuNet",
+    "LoadedModel",
+    "load_model",
+    "save_model",
+    "read_card",
+    "fuse_for_inference",
+    "card_path_for",
+    "weights_path_for",
+]
