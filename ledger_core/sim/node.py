@@ -1,0 +1,195 @@
+"""Simulated validators. An honest node runs the real Tendermint state machine with a
+GuardedSigner on a virtual disk; a crash drops everything in memory except that disk and
+the committed chain (the node's block store)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ledger_core.consensus.evidence import EvidencePool
+from ledger_core.consensus.messages import MessageError, Signed, Value, decode_message
+from ledger_core.consensus.signer_state import GuardedSigner, MemoryStore
+from ledger_core.consensus.tendermint import (
+    Broadcast,
+    Decide,
+    EvidenceFound,
+    ScheduleTimeout,
+    Tendermint,
+)
+from ledger_core.encoding import digest_hex
+from ledger_core.keys import KeyPair
+
+if TYPE_CHECKING:
+    from .runner import Simulation
+
+SYNC_PREFIX = b"sync:"
+
+
+def make_value(height: int, proposer: int, nonce: int) -> Value:
+    payload = {"height": height, "proposer": proposer, "nonce": nonce}
+    return Value(digest_hex(payload), payload)
+
+
+def value_is_valid(value: Value, height: int) -> bool:
+    """The simulator's block rules: the id commits to the payload, which names the height."""
+    p = value.payload
+    return (
+        type(p) is dict
+        and p.keys() == {"height", "proposer", "nonce"}
+        and p["height"] == height
+        and digest_hex(p) == value.block_id
+    )
+
+
+class SimNode:
+    honest = True
+
+    def __init__(self, sim: Simulation, index: int, key: KeyPair) -> None:
+        self.sim = sim
+        self.index = index
+        self.key = key
+        self.disk = MemoryStore()  # survives crashes
+        self.chain: list[Decide] = []  # the block store: survives crashes
+        self.evidence = EvidencePool()
+        self.up = False
+        self.incarnation = 0
+        self.sm: Tendermint | None = None
+        self.rejected = 0
+        self._nonce = 0
+        self._last_pos: Any = None
+        self._catchup_sent: dict[tuple[int, int], int] = {}
+        self._sync_asked: dict[int, int] = {}
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def make_signer(self) -> Any:
+        return GuardedSigner(self.key, self.sim.chain_id, self.disk)
+
+    def boot(self) -> None:
+        self.up = True
+        self.incarnation += 1
+        self._last_pos = None
+        self._catchup_sent = {}
+        self._sync_asked = {}
+        self.sm = self.sim.engine(
+            self.sim.chain_id,
+            self.sim.validators,
+            self.make_signer(),
+            self.get_value,
+            self.valid,
+            self.sim.timeouts,
+            self.sim.verifier,
+        )
+        self.handle(self.sm.start_height(len(self.chain) + 1))
+        self.sim.sched.after(self.sim.gossip_ms, self._gossip_tick, self.incarnation)
+
+    def crash(self) -> None:
+        self.up = False
+        self.sm = None
+        self.incarnation += 1
+
+    # -- callbacks for the state machine -------------------------------------------------
+
+    def get_value(self, height: int) -> Value:
+        self._nonce += 1
+        return make_value(height, self.index, self.incarnation * 1000 + self._nonce)
+
+    def valid(self, value: Value) -> bool:
+        assert self.sm is not None
+        return value_is_valid(value, self.sm.height)
+
+    # -- events --------------------------------------------------------------------------
+
+    def receive(self, src: int, data: bytes) -> None:
+        if not self.up or self.sm is None:
+            return
+        if data.startswith(SYNC_PREFIX):
+            self._on_sync_request(src, data)
+            return
+        try:
+            m = decode_message(data, self.sim.chain_id)
+            outs = self.sm.on_message(m)
+        except MessageError:
+            self.rejected += 1
+            return
+        if m.height < self.sm.height:
+            self._catch_up(src, m.height)
+        elif m.height > self.sm.height + 1:
+            self._request_sync(src)
+        self.handle(outs)
+
+    def _request_sync(self, dst: int) -> None:
+        """We are behind by more than a height: ask that peer for the blocks we lack (the
+        simulator's stand-in for block sync), at most once per gossip interval per peer."""
+        assert self.sm is not None
+        now = self.sim.sched.now
+        last = self._sync_asked.get(dst)
+        if last is not None and now - last < self.sim.gossip_ms:
+            return
+        self._sync_asked[dst] = now
+        self.sim.net.send(self.index, dst, SYNC_PREFIX + str(self.sm.height).encode())
+
+    def _on_sync_request(self, src: int, data: bytes) -> None:
+        try:
+            height = int(data[len(SYNC_PREFIX):].decode("ascii"))
+        except ValueError:
+            self.rejected += 1
+            return
+        self._catch_up(src, height)
+
+    def _catch_up(self, dst: int, height: int) -> None:
+        """A peer is behind: send it the proposal and commit that decided its height and the
+        next one (what a block-sync reply carries), at most once per gossip interval."""
+        now = self.sim.sched.now
+        last = self._catchup_sent.get((dst, height))
+        if last is not None and now - last < self.sim.gossip_ms:
+            return
+        self._catchup_sent[(dst, height)] = now
+        for h in (height, height + 1):
+            if 1 <= h <= len(self.chain):
+                d = self.chain[h - 1]
+                for m in (d.proposal, *d.commit):
+                    self.sim.net.send(self.index, dst, m.encode())
+
+    def _timeout(self, incarnation: int, t: ScheduleTimeout) -> None:
+        if incarnation == self.incarnation and self.sm is not None:
+            self.handle(self.sm.on_timeout(t))
+
+    def _next_height(self, incarnation: int, height: int) -> None:
+        if incarnation == self.incarnation and self.sm is not None and self.sm.height == height:
+            self.handle(self.sm.start_height(height + 1))
+
+    def _gossip_tick(self, incarnation: int) -> None:
+        """Re-gossip when height and round did not move for a whole interval (lost messages)."""
+        if incarnation != self.incarnation or self.sm is None:
+            return
+        pos = (self.sm.height, self.sm.round)
+        if pos == self._last_pos:
+            for m in self.sm.gossip_messages():
+                self.broadcast(m)
+        self._last_pos = pos
+        self.sim.sched.after(self.sim.gossip_ms, self._gossip_tick, incarnation)
+
+    def broadcast(self, m: Signed) -> None:
+        self.send_to(m.encode(), self.sim.peers_of(self.index))
+
+    def send_to(self, data: bytes, peers: list[int]) -> None:
+        for p in peers:
+            self.sim.net.send(self.index, p, data)
+
+    def handle(self, outs: list) -> None:
+        inc = self.incarnation
+        for o in outs:
+            if isinstance(o, Broadcast):
+                self.on_broadcast(o.message)
+            elif isinstance(o, ScheduleTimeout):
+                self.sim.sched.after(o.delay_ms, self._timeout, inc, o)
+            elif isinstance(o, Decide):
+                self.sim.on_decide(self, o)
+                self.chain.append(o)
+                self.sim.sched.after(self.sim.commit_ms, self._next_height, inc, o.height)
+            elif isinstance(o, EvidenceFound):
+                self.evidence.add(o.evidence)
+
+    def on_broadcast(self, m: Signed) -> None:
+        self.broadcast(m)
