@@ -121,11 +121,20 @@ class Chain:
             self.state, block.header, block.txs, block.last_commit, self._prev_validators, self.cache
         ).result
 
-    def commit(self, block: Block, commit: dict[str, Any], result: BlockResult) -> None:
-        """Persist a decided block with its commit, then advance the in-memory state."""
-        blk.verify_commit(commit, self.chain_id, block.height, block.id, self.state.validators())
+    def persist(self, block: Block, commit: dict[str, Any], result: BlockResult) -> dict[str, bytes]:
+        """Check the commit and write the block atomically (safe beside concurrent readers of
+        the in-memory state); returns the signing validator set for `advance`."""
         signers = dict(self.state.validators())
+        blk.verify_commit(commit, self.chain_id, block.height, block.id, signers)
         self.store.save_block(block, commit, result, signers)
+        return signers
+
+    def advance(self, block: Block, commit: dict[str, Any], result: BlockResult, signers: dict[str, bytes]) -> None:
+        """Move the in-memory state to the persisted block."""
         self._prev_validators = signers
         self.state.apply(result, block.id)
         self.last_commit = commit
+
+    def commit(self, block: Block, commit: dict[str, Any], result: BlockResult) -> None:
+        """Persist a decided block with its commit, then advance the in-memory state."""
+        self.advance(block, commit, result, self.persist(block, commit, result))

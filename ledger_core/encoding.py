@@ -32,40 +32,48 @@ class EncodingError(ValueError):
 
 
 def check_value(obj: Any, depth: int = 0) -> None:
-    """Raise EncodingError unless `obj` is made only of the allowed types."""
+    """Raise EncodingError unless `obj` is made only of the allowed types.
+
+    Lone surrogates in strings are caught when encoding to UTF-8 (see `canonical`)."""
     if depth > MAX_DEPTH:
         raise EncodingError("too_deep", f"nesting deeper than {MAX_DEPTH}")
-    if obj is None or obj is True or obj is False:
-        return
     t = type(obj)
+    if t is str or obj is None or t is bool:
+        return
     if t is int:
         if not INT_MIN <= obj <= INT_MAX:
             raise EncodingError("int_range", "integer outside the signed 64-bit range")
-    elif t is str:
-        try:
-            obj.encode("utf-8")
-        except UnicodeEncodeError:
-            raise EncodingError("bad_string", "string is not valid Unicode") from None
     elif t is dict:
         for k, v in obj.items():
             if type(k) is not str or not k.isascii():
                 raise EncodingError("bad_key", "object keys must be ASCII strings")
-            check_value(v, depth + 1)
+            if type(v) is not str:
+                check_value(v, depth + 1)
     elif t is list or t is tuple:
         for v in obj:
-            check_value(v, depth + 1)
+            if type(v) is not str:
+                check_value(v, depth + 1)
     elif t is float:
         raise EncodingError("float", "floats are not allowed in canonical JSON (use scaled integers)")
     else:
         raise EncodingError("bad_type", f"type {t.__name__} is not allowed in canonical JSON")
 
 
-def canonical(obj: Any) -> bytes:
-    """The canonical UTF-8 bytes of `obj`: sorted keys, no insignificant white space."""
-    check_value(obj)
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+def _dumps(obj: Any) -> bytes:
+    try:
+        return json.dumps(
+            obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+    except UnicodeEncodeError:
+        raise EncodingError("bad_string", "string is not valid Unicode") from None
+
+
+def canonical(obj: Any, checked: bool = False) -> bytes:
+    """The canonical UTF-8 bytes of `obj`: sorted keys, no insignificant white space.
+    `checked=True` skips the type walk for values that `decode` or `check_value` already passed."""
+    if not checked:
+        check_value(obj)
+    return _dumps(obj)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -109,7 +117,7 @@ def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, require_canonical: b
     except (json.JSONDecodeError, ValueError) as exc:
         raise EncodingError("bad_json", f"not valid JSON: {exc}") from None
     check_value(obj)
-    if require_canonical and canonical(obj) != bytes(data):
+    if require_canonical and _dumps(obj) != bytes(data):
         raise EncodingError("not_canonical", "JSON is valid but not in canonical form")
     return obj
 

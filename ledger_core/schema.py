@@ -103,20 +103,19 @@ class Optional:
 
 
 def Obj(fields: dict[str, Checker | Optional]) -> Checker:
-    required = {k for k, c in fields.items() if not isinstance(c, Optional)}
+    required = frozenset(k for k, c in fields.items() if not isinstance(c, Optional))
+    checks = {k: (c.inner if isinstance(c, Optional) else c) for k, c in fields.items()}
 
     def check(v: Any, path: str) -> None:
         if type(v) is not dict:
             fail(path, "must be an object")
-        unknown = set(v) - set(fields)
-        if unknown:
-            fail(path, f"unknown field {sorted(unknown)[0]!r}")
-        missing = required - set(v)
-        if missing:
-            fail(path, f"missing field {sorted(missing)[0]!r}")
         for k, x in v.items():
-            c = fields[k]
-            (c.inner if isinstance(c, Optional) else c)(x, f"{path}.{k}" if path else k)
+            c = checks.get(k)
+            if c is None:
+                fail(path, f"unknown field {k!r}")
+            c(x, f"{path}.{k}" if path else k)
+        if len(v) < len(required) or not required.issubset(v):
+            fail(path, f"missing field {sorted(required - set(v))[0]!r}")
 
     return check
 

@@ -264,10 +264,11 @@ def from_bytes(raw: bytes, max_bytes: int = DEFAULT_MAX_TX_BYTES) -> Tx:
     return _check_form(env, bytes(raw), max_bytes)
 
 
-def from_obj(env: Any, max_bytes: int = DEFAULT_MAX_TX_BYTES) -> Tx:
-    """Parse an already decoded envelope object (from a control-socket request)."""
+def from_obj(env: Any, max_bytes: int = DEFAULT_MAX_TX_BYTES, checked: bool = False) -> Tx:
+    """Parse an envelope object; `checked=True` when it came out of `encoding.decode`
+    (a control-socket request), so its values are not walked twice."""
     try:
-        raw = canonical(env)
+        raw = canonical(env, checked=checked)
     except EncodingError as exc:
         raise TxError("bad_encoding", f"{exc.code}: {exc}") from None
     return _check_form(env, raw, max_bytes)
