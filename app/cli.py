@@ -11,10 +11,13 @@ import click
 
 from app import __version__
 from app.commands.bench_cmd import bench_cmd
+from app.commands.chain_cmd import chain_cmd
 from app.commands.evaluate_cmd import evaluate_cmd
+from app.commands.genesis_cmd import genesis_cmd
 from app.commands.gui_cmd import gui_cmd
 from app.commands.init_cmd import init_cmd
 from app.commands.inspect_cmd import inspect_cmd
+from app.commands.node_cmd import node_cmd
 from app.commands.train_cmd import train_cmd
 from app.errors import BcmlpError
 
@@ -35,7 +38,7 @@ def cli(ctx: click.Context, self_test: bool) -> None:
         ctx.invoke(gui_cmd, self_test=self_test)
 
 
-for command in (gui_cmd, init_cmd, train_cmd, evaluate_cmd, inspect_cmd, bench_cmd):
+for command in (gui_cmd, init_cmd, train_cmd, evaluate_cmd, inspect_cmd, bench_cmd, genesis_cmd, node_cmd, chain_cmd):
     cli.add_command(command)
 
 

@@ -8,3 +8,8 @@ import click
 @click.group("bench")
 def bench_cmd() -> None:
     """Benchmarks (ledger, inspection, sync); each prints JSON."""
+
+
+from app.commands.bench_ledger_cmd import bench_ledger_cmd  # noqa: E402
+
+bench_cmd.add_command(bench_ledger_cmd)
