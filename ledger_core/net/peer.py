@@ -9,12 +9,14 @@ Interface (``transport.Transport`` creates peers; the node mostly uses the trans
 - ``PeerConfig``: limits and timeouts (defaults in the dataclass).
 - ``await open_peer(reader, writer, channel, config, on_message, on_close) -> Peer`` runs the
   handshake under ``config.handshake_timeout`` (raises ``ProtocolError`` /
-  ``TimeoutError`` / ``ConnectionError`` and closes the socket); ``peer.start()`` then starts
+  ``TimeoutError`` / ``ConnectionError`` and closes the socket). An initiator also waits for
+  the responder's first frame, so an outbound peer is only returned once the other side accepted
+  our key (else ``PeerRefused(key_id)``, a ``ConnectionError``). ``peer.start()`` then starts
   its reader, writer and keep-alive tasks (frames that arrived with the handshake go first).
   ``on_message(peer, message)`` may be a plain function or return an awaitable (awaited before
   the next frame is read: back-pressure on that peer). ``on_close(peer, reason)`` runs once.
 - ``Peer.key_id`` (authenticated), ``address``, ``outbound``, ``rtt`` (seconds, last ping/pong,
-  or None), ``info()`` (a ``PeerInfo`` snapshot for the GUI), ``closed``, ``close_reason``.
+  or None), ``frames_in``, ``info()`` (a ``PeerInfo`` snapshot for the GUI), ``closed``, ``close_reason``.
 - Sending. Each peer has a bounded queue (``config.send_queue`` messages):
   ``try_send(message) -> bool`` never waits and drops the message when the queue is full
   (counted in ``info().dropped``): use it for gossip, which is re-sent anyway;
@@ -69,6 +71,12 @@ class PeerConfig:
     byte_burst: float = 128 * 1024 * 1024
     read_chunk: int = 256 * 1024
 
+    def __post_init__(self) -> None:
+        if not 0 < self.ping_interval < self.idle_timeout:
+            raise ValueError("need 0 < ping_interval < idle_timeout (pings keep peers alive)")
+        if self.send_queue < 1 or self.max_frame <= TAG_BYTES + 1:
+            raise ValueError("send_queue must be at least 1 and max_frame above 17 bytes")
+
     @property
     def max_message(self) -> int:
         """Largest canonical JSON message: the frame minus the tag and the type byte."""
@@ -100,9 +108,10 @@ class _SendQueue:
         self._ready = asyncio.Event()
         self._space = asyncio.Event()
         self._space.set()
+        self.closed = False
 
     def put_nowait(self, item: bytes) -> bool:
-        if len(self._items) >= self.maxsize:
+        if self.closed or len(self._items) >= self.maxsize:
             return False
         self._items.append(item)
         self._ready.set()
@@ -112,6 +121,8 @@ class _SendQueue:
 
     async def put(self, item: bytes) -> None:
         while not self.put_nowait(item):
+            if self.closed:
+                raise ConnectionError("the connection is closed")
             await self._space.wait()
 
     def put_control(self, item: bytes) -> None:
@@ -130,8 +141,18 @@ class _SendQueue:
             self._space.set()
         return batch
 
-    def wake_all(self) -> None:
-        self._space.set()
+    def close(self) -> None:
+        self.closed = True
+        self._space.set()  # wake senders waiting for room: they see the queue closed
+
+
+class PeerRefused(ConnectionError):
+    """We authenticated the responder (``key_id``) but it hung up: it refused our key, or it
+    already has a connection with us (a duplicate)."""
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"node {key_id[:16]} closed the connection after the handshake")
+        self.key_id = key_id
 
 
 OnMessage = Callable[["Peer", Any], Any]
@@ -170,6 +191,7 @@ class Peer:
         self._msg_bucket = TokenBucket(config.msgs_per_s, config.msg_burst, now)
         self._byte_bucket = TokenBucket(config.bytes_per_s, config.byte_burst, now)
         self._connected_at = time.time()
+        self.frames_in = 0
         self._stats = {"msgs_in": 0, "msgs_out": 0, "bytes_in": 0, "bytes_out": 0, "dropped": 0}
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -219,10 +241,13 @@ class Peer:
         payload = self._payload(data)
         if self.closed:
             raise ConnectionError(f"peer {self.key_id[:16]} is closed ({self.close_reason})")
-        async with asyncio.timeout(timeout):
-            await self._queue.put(payload)
-        if self.closed:
-            raise ConnectionError(f"peer {self.key_id[:16]} is closed ({self.close_reason})")
+        try:
+            async with asyncio.timeout(timeout):
+                await self._queue.put(payload)
+        except ConnectionError:
+            raise ConnectionError(
+                f"peer {self.key_id[:16]} is closed ({self.close_reason})"
+            ) from None
 
     async def send(self, message: Any, timeout: float | None = None) -> None:
         await self.send_raw(canonical(message), timeout)
@@ -238,7 +263,7 @@ class Peer:
             quiet = ("closed", "eof", "duplicate", "shutdown")
             level = logging.INFO if reason in quiet else logging.WARNING
             log.log(level, "peer %s at %s:%d closed: %s", self.key_id[:16], *self.address, reason)
-            self._queue.wake_all()
+            self._queue.close()
             current = asyncio.current_task()
             others = [t for t in self._tasks if t is not current]
             for t in others:
@@ -292,6 +317,7 @@ class Peer:
     async def _handle(self, plaintext: bytes) -> None:
         now = self._loop.time()
         self._last_rx = now
+        self.frames_in += 1
         n = len(plaintext) + TAG_BYTES
         self._stats["bytes_in"] += n
         if not (self._msg_bucket.allow(now) and self._byte_bucket.allow(now, n)):
@@ -375,9 +401,13 @@ async def open_peer(
             first = channel.data_to_send()
             if first:
                 writer.write(first)
-            while not channel.established:
+            # The initiator's side of the handshake ends before the responder has checked the
+            # initiator's key: wait for the responder's first frame (its first ping) as proof.
+            while not channel.established or (outbound and not early):
                 data = await reader.read(4096)
                 if not data:
+                    if channel.peer_key_id is not None:
+                        raise PeerRefused(channel.peer_key_id)
                     raise ConnectionError("connection closed during the handshake")
                 early.extend(channel.receive_data(data))
                 out = channel.data_to_send()

@@ -44,7 +44,7 @@ from ledger_core.net.backoff import Backoff
 from ledger_core.net.channel import SecureChannel
 from ledger_core.net.errors import ProtocolError
 from ledger_core.net.handshake import IsAuthorized
-from ledger_core.net.peer import Peer, PeerConfig, PeerInfo, open_peer
+from ledger_core.net.peer import Peer, PeerConfig, PeerInfo, PeerRefused, open_peer
 
 log = logging.getLogger("ledger_core.net")
 
@@ -150,6 +150,8 @@ class Transport:
 
     async def connect(self, host: str, port: int, expected_key_id: str | None = None) -> Peer:
         """Dial once; returns the peer (which may already be closed as a duplicate)."""
+        if self._closing:
+            raise ConnectionError("the transport is closed")
         async with asyncio.timeout(self.config.handshake_timeout):
             reader, writer = await asyncio.open_connection(host, port)
         peer = await self._open(reader, writer, "initiator", expected_key_id, outbound=True)
@@ -181,16 +183,25 @@ class Transport:
                 peer = await self.connect(host, port, key_id)
             except asyncio.CancelledError:
                 raise
+            except PeerRefused as exc:
+                known = exc.key_id
+                if known in self.peers:
+                    continue  # a duplicate: wait on the connection we already have
+                delay = backoff.next_delay()
+                log.info("%s; retry in %.2f s", exc, delay)
+                await asyncio.sleep(delay)
+                continue
             except (ProtocolError, TimeoutError, ConnectionError, OSError) as exc:
                 delay = backoff.next_delay()
                 log.info("dial %s:%d failed (%s); retry in %.2f s", host, port, _reason(exc), delay)
                 await asyncio.sleep(delay)
                 continue
-            backoff.reset()
             known = peer.key_id
+            backoff.reset()
             await peer.wait_closed()
-            if peer.close_reason != "duplicate":
-                await asyncio.sleep(backoff.next_delay())
+            if peer.close_reason == "duplicate" and known in self.peers:
+                continue
+            await asyncio.sleep(backoff.next_delay())
 
     # -- peer table -----------------------------------------------------------------------------
 

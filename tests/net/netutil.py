@@ -11,7 +11,7 @@ from ledger_core.net.peer import PeerConfig
 from ledger_core.net.transport import Transport
 
 CHAIN = "c" * 64
-FAST = PeerConfig(handshake_timeout=0.5, idle_timeout=0.8, ping_interval=0.1)
+FAST = PeerConfig(handshake_timeout=1.0, idle_timeout=1.0, ping_interval=0.1)
 
 
 def keys(n: int) -> KeyPair:
@@ -22,7 +22,12 @@ class Node:
     """A transport plus an inbox and a log of connect/disconnect events."""
 
     def __init__(
-        self, pair: KeyPair, authorized: set[str], config: PeerConfig = FAST, chain: str = CHAIN
+        self,
+        pair: KeyPair,
+        authorized: set[str],
+        config: PeerConfig = FAST,
+        chain: str = CHAIN,
+        backoff: tuple[float, float] = (0.05, 0.2),
     ) -> None:
         self.keys = pair
         self.inbox: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
@@ -36,8 +41,8 @@ class Node:
             on_peer_connected=lambda p: self.events.append(("up", p.key_id, "")),
             on_peer_disconnected=lambda kid, why: self.events.append(("down", kid, why)),
             config=config,
-            backoff_base=0.05,
-            backoff_cap=0.2,
+            backoff_base=backoff[0],
+            backoff_cap=backoff[1],
         )
         self.addr: tuple[str, int] = ("127.0.0.1", 0)
 

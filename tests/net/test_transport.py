@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from ledger_core.encoding import canonical
 from ledger_core.net.framing import encode_frame
 from ledger_core.net.handshake import HandshakeError
-from ledger_core.net.peer import T_MSG, PeerConfig
+from ledger_core.net.peer import T_MSG, PeerConfig, PeerRefused
 
 from .netutil import FAST, Node, closes_within, keys, raw_client, until
 
@@ -82,11 +83,12 @@ def test_unknown_key_is_refused_both_ways() -> None:
         a = await Node(A, {B.key_id}).start()
         x = await Node(X, {A.key_id}).start()
         try:
-            # X dials A: A refuses X's key (X learns when A hangs up).
-            peer = await x.transport.connect(*a.addr)
-            why = await asyncio.wait_for(peer.wait_closed(), 2)
-            assert why == "eof" or why.startswith("read_error"), why
-            assert a.transport.peers == {}
+            # X dials A: A refuses X's key after the handshake; X learns it before it counts A
+            # as connected.
+            with pytest.raises(PeerRefused) as refused:
+                await x.transport.connect(*a.addr)
+            assert refused.value.key_id == A.key_id
+            assert a.transport.peers == {} and x.transport.peers == {} and x.events == []
             # A dials X: A refuses X's key during the handshake.
             with pytest.raises(HandshakeError) as info:
                 await a.transport.connect(*x.addr)
@@ -307,3 +309,55 @@ def test_server_survives_many_failed_handshakes() -> None:
             await b.transport.close()
 
     run(main())
+
+
+def test_a_node_that_refuses_us_is_redialled_with_growing_delays(caplog) -> None:
+    async def main() -> None:
+        x = await Node(X, set()).start()  # refuses everyone
+        a = await Node(A, {X.key_id}, backoff=(0.1, 10.0)).start()
+        try:
+            with caplog.at_level(logging.INFO, logger="ledger_core.net"):
+                a.transport.add_peer(*x.addr)
+                await asyncio.sleep(1.5)
+            refusals = [r for r in caplog.records if "failed: unauthorized" in r.getMessage()]
+            # delays 0.05-0.1, 0.1-0.2, 0.2-0.4, 0.4-0.8 s: at most 5 dials in 1.5 s
+            assert 2 <= len(refusals) <= 5, len(refusals)
+            assert a.events == [] and a.transport.peers == {}
+        finally:
+            await a.transport.close()
+            await x.transport.close()
+
+    run(main())
+
+
+def test_a_sender_waiting_for_room_is_released_when_the_peer_closes() -> None:
+    async def main() -> None:
+        config = PeerConfig(handshake_timeout=0.5, idle_timeout=5, ping_interval=1, send_queue=1)
+        a = await Node(A, ALL, config).start()
+        try:
+            reader, writer, ch = await raw_client(a.addr, C)
+            await until(lambda: C.key_id in a.transport.peers)
+            peer = a.transport.peers[C.key_id]
+            big = {"blob": "x" * (1024 * 1024)}
+            with pytest.raises(TimeoutError):
+                for _ in range(200):  # fill the socket buffers and the queue
+                    await peer.send(big, timeout=0.3)
+            waiting = asyncio.create_task(a.transport.send(C.key_id, big))
+            await asyncio.sleep(0.05)
+            assert not waiting.done()
+            await a.transport.disconnect(C.key_id, "test")
+            with pytest.raises(ConnectionError):
+                await asyncio.wait_for(waiting, 1.0)
+            assert not peer.try_send({"late": 1})
+            writer.close()
+        finally:
+            await a.transport.close()
+
+    run(main())
+
+
+def test_config_is_checked() -> None:
+    with pytest.raises(ValueError):
+        PeerConfig(ping_interval=5, idle_timeout=5)
+    with pytest.raises(ValueError):
+        PeerConfig(send_queue=0)
