@@ -73,5 +73,5 @@ def dev_genesis(dd: DataDir, node: Signer) -> gen.Genesis:
     ]
     return gen.make(
         "dev-" + org[:40], time.time_ns() // 1_000_000,
-        [{"id": org, "name": ident.org, "roles": list(ROLES)}], parts, [node.key_id],
+        [{"id": org, "name": ident.org, "roles": sorted(ROLES)}], parts, [node.key_id],
     )

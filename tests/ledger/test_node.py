@@ -1,0 +1,148 @@
+"""The node: control socket protocol, block production, heartbeat, clean stop and crash safety."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import signal
+import socket
+import stat
+import struct
+import threading
+import time
+
+import pytest
+
+from app.db import make_engine
+from ledger_core.chain import Chain
+from ledger_core.client import NodeClient
+from ledger_core.node import Node, NodeError
+from ledger_core.store import LedgerStore
+from ledger_core.verify import verify_chain
+from tests.ledger import nodeproc
+from tests.ledger.helpers import consortium, report
+
+
+class Running:
+    """A node on its own event loop thread (in-process)."""
+
+    def __init__(self, root, c, heartbeat=0.2):
+        self.engine = make_engine(f"sqlite:///{root / 'ledger.sqlite'}")
+        self.node = Node(Chain(LedgerStore(self.engine), c.genesis), c.node, root / "node.sock",
+                         heartbeat_s=heartbeat)
+        self.loop = None
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not (root / "node.sock").exists():
+            assert self.thread.is_alive(), self.error
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+    def _run(self):
+        async def main():
+            self.loop = asyncio.get_running_loop()
+            await self.node.run(handle_signals=False)
+
+        try:
+            asyncio.run(main())
+        except Exception as exc:  # surfaced by the test
+            self.error = exc
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.node.request_stop)
+        self.thread.join(30)
+        self.engine.dispose()
+
+
+@pytest.fixture
+def running(tmp_path):
+    c = consortium(3)
+    r = Running(tmp_path, c)
+    yield c, r, NodeClient(tmp_path / "node.sock")
+    if r.thread.is_alive():
+        r.stop()
+
+
+def test_socket_protocol(running, tmp_path):
+    c, r, cl = running
+    sock = tmp_path / "node.sock"
+    assert stat.S_IMODE(os.stat(sock).st_mode) == 0o600
+    st = cl.status()
+    assert st["chain_id"] == c.chain_id and st["validators"] == [c.node.key_id]
+    t1 = report(c.devices[0], c.chain_id, 1)
+    ans = cl.submit(t1, wait=True)
+    assert ans["ok"] and ans["height"] >= 1
+    assert cl.submit(t1)["code"] == "bad_nonce"  # replayed
+    assert cl.request("submit", tx={"body": 1})["code"] == "bad_envelope"
+    assert cl.submit(report(c.devices[0], "ab" * 32, 2))["code"] == "wrong_chain"
+    results = cl.submit_batch([report(c.devices[1], c.chain_id, n) for n in (1, 2, 3)] +
+                              [report(c.devices[1], c.chain_id, 2, "other")], wait=True)
+    assert [x["ok"] for x in results] == [True, True, True, False]
+    assert results[3]["code"] == "bad_nonce"  # reordered behind a pending nonce
+    assert cl.next_nonce(c.devices[1].key_id) == 4
+    assert cl.tx(t1.hash)["height"] == ans["height"]
+    assert cl.block(ans["height"])["txs"][0]["hash"] == t1.hash
+    assert cl.blocks(limit=2)[0]["height"] == cl.status()["height"]
+    assert cl.search(c.devices[0].key_id)["kind"] == "participant"
+    assert cl.request("participant", key_id=c.expert.key_id)["participant"]["org"] == "acme"
+    assert cl.request("frobnicate")["code"] == "bad_request"
+    assert cl.request("block", height="x")["code"] == "bad_request"
+    # a non-canonical frame gets one error answer and the connection is closed
+    raw = socket.socket(socket.AF_UNIX)
+    raw.connect(str(sock))
+    body = b'{ "op": "status" }'
+    raw.sendall(struct.pack(">I", len(body)) + body)
+    n = struct.unpack(">I", raw.recv(4))[0]
+    assert b"bad_frame" in raw.recv(n)
+    raw.close()
+    cl.close()
+
+
+def test_heartbeat_and_clean_stop(running, tmp_path):
+    c, r, cl = running
+    h0 = cl.status()["height"]
+    time.sleep(0.7)
+    assert cl.status()["height"] >= h0 + 2  # empty heartbeat blocks while idle
+    with pytest.raises(NodeError, match="another node"):
+        asyncio.run(Node(r.node.chain, c.node, tmp_path / "node.sock").run(handle_signals=False))
+    cl.close()
+    r.stop()
+    assert r.error is None
+    assert not (tmp_path / "node.sock").exists()
+    rep = verify_chain(c.genesis, LedgerStore(make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")))
+    assert rep.ok and rep.transactions == 0
+
+
+@pytest.mark.slow
+def test_sigkill_during_commits_leaves_a_verifiable_chain(tmp_path):
+    c = consortium(8)
+    nodeproc.prepare(tmp_path, c, hashlib.sha256(b"node").digest())
+    nonces = dict.fromkeys(range(8), 0)
+    heights = []
+    for _round in range(2):
+        proc, cl = nodeproc.start(tmp_path, heartbeat=0.05)
+        stop_at = time.monotonic() + 1.0
+        while time.monotonic() < stop_at:
+            batch = []
+            for i, d in enumerate(c.devices):
+                nonces[i] = max(nonces[i], cl.next_nonce(d.key_id) - 1)
+                for _ in range(20):
+                    nonces[i] += 1
+                    batch.append(report(d, c.chain_id, nonces[i]))
+            cl.submit_batch(batch)
+        heights.append(cl.status()["height"])
+        assert nodeproc.stop(proc, cl, signal.SIGKILL) == -signal.SIGKILL
+        engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+        rep = verify_chain(c.genesis, LedgerStore(engine))
+        engine.dispose()
+        assert rep.ok, rep
+        assert rep.height >= heights[-1] and rep.transactions > 0
+    proc, cl = nodeproc.start(tmp_path)
+    assert cl.status()["height"] >= heights[-1]
+    nxt = cl.next_nonce(c.devices[0].key_id)
+    assert cl.submit(report(c.devices[0], c.chain_id, nxt), wait=True)["ok"]
+    assert nodeproc.stop(proc, cl) == 0
+    assert not (tmp_path / "node.sock").exists()
