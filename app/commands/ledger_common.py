@@ -1,4 +1,5 @@
-"""Shared wiring of the ledger commands: the ledger database, genesis and node key of a data dir."""
+"""Shared wiring of the ledger for the commands and the GUI: the ledger database, genesis, node key
+and the Ledger perspective of a data directory."""
 
 from __future__ import annotations
 
@@ -75,3 +76,28 @@ def dev_genesis(dd: DataDir, node: Signer) -> gen.Genesis:
         "dev-" + org[:40], time.time_ns() // 1_000_000,
         [{"id": org, "name": ident.org, "roles": sorted(ROLES)}], parts, [node.key_id],
     )
+
+
+def ledger_page(dd: DataDir):
+    """The Ledger perspective over <data-dir>/ledger.sqlite (read-only use; the node writes)."""
+    from PySide6.QtWidgets import QApplication
+
+    from ledger_core.store import LedgerStore
+    from ui.ledger.page import LedgerPage
+
+    engines: list[Engine] = []
+
+    def opener():
+        while engines:
+            engines.pop().dispose()
+        if not dd.ledger_db.exists():
+            raise LookupError(f"No chain in {dd.root} yet: start one with `bcmlp node --dev`, then press Reload.")
+        engine = make_engine(sqlite_url(dd.ledger_db))
+        engines.append(engine)
+        return LedgerStore(engine), lambda: gen.load(dd.genesis_file)
+
+    page = LedgerPage(opener)
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(page.shutdown)
+    return page

@@ -1,0 +1,1 @@
+"""The Ledger perspective: block explorer, transaction details, chain verification."""

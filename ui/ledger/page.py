@@ -1,0 +1,252 @@
+"""The Ledger perspective: a lazy block table, block and transaction details, one search box,
+live rows, "Verify chain" on a worker, and CSV export of the loaded rows."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.ledger.details import BlockDetail, TxDetail
+from ui.ledger.model import BlocksModel
+from ui.ledger.worker import VerifyWorker
+
+# opens the chain: returns (store, genesis loader) or raises with a message for the user
+Opener = Callable[[], tuple[Any, Callable[[], Any]]]
+
+
+class LedgerPage(QWidget):
+    def __init__(self, opener: Opener, live_ms: int = 1000, parent=None) -> None:
+        super().__init__(parent)
+        self.opener = opener
+        self.store: Any = None
+        self.genesis_loader: Callable[[], Any] | None = None
+        self.worker: VerifyWorker | None = None
+
+        self.search = QLineEdit(placeholderText="Search: height, block hash, transaction hash or key id")
+        self.search.returnPressed.connect(self.run_search)
+        self.verify_btn = QPushButton("Verify chain")
+        self.verify_btn.clicked.connect(self.start_verify)
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.clicked.connect(self.cancel_verify)
+        self.cancel_btn.hide()
+        self.progress = QProgressBar()
+        self.progress.hide()
+        self.export_btn = QPushButton("Export CSV…")
+        self.export_btn.clicked.connect(self._ask_export)
+        self.reload_btn = QPushButton("Reload")
+        self.reload_btn.clicked.connect(self.open_chain)
+        self.status = QLabel()
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        for w in (self.verify_btn, self.progress, self.cancel_btn, self.export_btn, self.reload_btn):
+            top.addWidget(w)
+
+        self.model = BlocksModel(None, parent=self)
+        self.model.failed.connect(self.status.setText)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setColumnWidth(1, 190)
+        self.table.setColumnWidth(3, 170)
+        self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self.show_block_row(cur.row()))
+
+        self.block_detail = BlockDetail()
+        self.block_detail.txActivated.connect(self.show_tx)
+        self.tx_detail = TxDetail()
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.block_detail)
+        right.addWidget(self.tx_detail)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.status)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(live_ms)
+        self.timer.timeout.connect(self.refresh_live)
+        self.open_chain()
+
+    # -- chain ----------------------------------------------------------------------------
+
+    def open_chain(self) -> None:
+        try:
+            self.store, self.genesis_loader = self.opener()
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.store = self.genesis_loader = None
+            self.model.set_source(None)
+            self.status.setText(str(exc))
+            self.timer.stop()
+            self._enable(False)
+            return
+        self.model.set_source(self.store)
+        self.model.reload()
+        self._enable(True)
+        self.status.setText(f"{self.model.rowCount()} newest blocks loaded; scroll for older ones")
+        self.timer.start()
+
+    def _enable(self, on: bool) -> None:
+        for w in (self.search, self.verify_btn, self.export_btn):
+            w.setEnabled(on)
+
+    def refresh_live(self) -> None:
+        if self.store is not None:
+            self.model.refresh_head()
+
+    # -- details and search -------------------------------------------------------------------
+
+    def show_block_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            self.show_block(self.store.block(self.model.row(row)["height"]))
+
+    def show_block(self, block: dict[str, Any] | None) -> None:
+        self.block_detail.show_block(block)
+        self.tx_detail.show_tx(None, None)
+
+    def show_tx(self, tx_hash: str) -> None:
+        tx = self.store.tx(tx_hash)
+        sender = self.store.state_row("participant", tx["envelope"]["body"]["sender"]) if tx else None
+        self.tx_detail.show_tx(tx, sender)
+
+    def run_search(self) -> None:
+        term = self.search.text().strip()
+        if not term or self.store is None:
+            return
+        try:
+            found = self.store.search(term)
+        except Exception as exc:  # noqa: BLE001
+            self.status.setText(f"search failed: {exc}")
+            return
+        if found is None:
+            self.status.setText(f"nothing found for {term!r}")
+            return
+        kind = found["kind"]
+        if kind == "block":
+            self.show_block(found["block"])
+            self._select_height(found["block"]["height"])
+            self.status.setText(f"block {found['block']['height']}")
+        elif kind == "tx":
+            self.show_block(self.store.block(found["tx"]["height"]))
+            self.show_tx(found["tx"]["hash"])
+            self._select_height(found["tx"]["height"])
+            self.status.setText(f"transaction in block {found['tx']['height']}")
+        else:
+            p = found["participant"]
+            self.status.setText(
+                f"key {p['key_id'][:16]}…: {p['name']} ({p['org']}, {p['kind']}, {p['status']}), "
+                f"{len(found['txs'])} recent transaction(s)"
+            )
+            if found["txs"]:
+                self.show_block(self.store.block(found["txs"][0]["height"]))
+                self.show_tx(found["txs"][0]["hash"])
+
+    def _select_height(self, height: int) -> None:
+        for i in range(self.model.rowCount()):
+            if self.model.row(i)["height"] == height:
+                idx = self.model.index(i, 0)
+                self.table.selectionModel().blockSignals(True)
+                self.table.selectionModel().setCurrentIndex(
+                    idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                )
+                self.table.selectionModel().blockSignals(False)
+                self.table.scrollTo(idx)
+                return
+
+    # -- verification -------------------------------------------------------------------------
+
+    def start_verify(self) -> None:
+        if self.store is None or (self.worker is not None and self.worker.isRunning()):
+            return
+        self.worker = VerifyWorker(self.genesis_loader, self.store, self)
+        self.worker.progressed.connect(self._progress)
+        self.worker.succeeded.connect(self._verified)
+        self.worker.failed.connect(lambda msg: self._verify_done(f"verification could not run: {msg}"))
+        self.worker.cancelled.connect(lambda: self._verify_done("verification cancelled"))
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_btn.show()
+        self.verify_btn.setEnabled(False)
+        self.status.setText("verifying the chain…")
+        self.worker.start()
+
+    def cancel_verify(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _progress(self, height: int, top: int) -> None:
+        self.progress.setRange(0, max(top, 1))
+        self.progress.setValue(height)
+
+    def _verified(self, report: dict[str, Any]) -> None:
+        if report["ok"]:
+            msg = (f"chain verified: height {report['height']}, {report['transactions']} transactions, "
+                   f"{report['tx_per_s']:.0f} tx/s")
+        else:
+            msg = f"VERIFICATION FAILED at height {report['height']}: {report['code']}: {report['reason']}"
+        self._verify_done(msg)
+
+    def _verify_done(self, msg: str) -> None:
+        self.progress.hide()
+        self.cancel_btn.hide()
+        self.verify_btn.setEnabled(True)
+        self.status.setText(msg)
+
+    def shutdown(self) -> None:
+        """Stop the live timer and the worker (called when the window closes)."""
+        self.timer.stop()
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker.wait(10_000)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.shutdown()
+        super().closeEvent(event)
+
+    # -- export -----------------------------------------------------------------------------
+
+    def export_csv(self, path: Path) -> int:
+        rows = self.model.rows()
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["height", "time_utc", "time_ms", "transactions", "block_id", "proposer"])
+            for r in rows:
+                w.writerow([r["height"], self.model.display(r, 1), r["time"], r["num_txs"], r["block_id"], r["proposer"]])
+        return len(rows)
+
+    def _ask_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export blocks", "blocks.csv", "CSV files (*.csv)")
+        if path:
+            try:
+                n = self.export_csv(Path(path))
+            except OSError as exc:
+                self.status.setText(f"export failed: {exc.strerror}")
+            else:
+                self.status.setText(f"exported {n} rows to {path}")
