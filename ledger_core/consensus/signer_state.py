@@ -17,10 +17,10 @@ File format (canonical JSON):
     {"version": 1, "chain_id": C, "key_id": K, "height": H, "round": R, "step": S,
      "signed": [M, ...],
      "lock": {"round": LR, "block_id": LB | null, "payload": P, "pol": [M, ...]}}
-where M is the wire form (payload null) of a message signed at height H: the latest one of
-each step plus every non-nil prevote of the height (the newest MAX_KEPT_PREVOTES). After a
-restart the node re-sends them, so what it cast before the crash still counts: the
-prevotes that justify a lock (a "proof of lock") are never lost with the crash. The lock
+where M is the wire form (payload null) of a message signed at height H (all of them, at
+most MAX_KEPT_MESSAGES, oldest nil votes dropped first). After a restart the node re-sends
+them, so what it cast before the crash still counts, as it would for a node that never
+crashed (the paper's liveness argument needs every vote of a correct node delivered). The lock
 keeps the locked value's payload (up to MAX_LOCK_PAYLOAD_BYTES) and its proof of lock (the
 quorum of prevotes that justified it, from any signers) so that a restarted node can
 re-propose it and re-gossip its justification, as if it had never crashed.
@@ -36,11 +36,11 @@ from typing import Any, Protocol
 from ledger_core.encoding import EncodingError, canonical, decode
 from ledger_core.keys import KeyPair
 
-from .messages import PREVOTE, STEP_ORDER, Body, MessageError, Signed, from_wire, sign
+from .messages import STEP_ORDER, Body, MessageError, Signed, from_wire, sign
 
 MAX_LOCK_PAYLOAD_BYTES = 1024 * 1024
 MAX_STATE_BYTES = MAX_LOCK_PAYLOAD_BYTES + 256 * 1024
-MAX_KEPT_PREVOTES = 64
+MAX_KEPT_MESSAGES = 128
 STATE_VERSION = 1
 
 
@@ -243,10 +243,14 @@ class GuardedSigner:
         return signed
 
     def _kept(self, new: Signed) -> list[Signed]:
-        """Messages to remember after signing `new`: same height only, the latest of each
-        step, and the newest MAX_KEPT_PREVOTES non-nil prevotes."""
+        """Messages to remember after signing `new`: all of its height, at most
+        MAX_KEPT_MESSAGES, dropping the oldest nil votes first (they justify nothing later)."""
         msgs = [m for m in self.signed if m.height == new.height] + [new]
-        latest = {m.type: m for m in msgs}
-        pol = [m for m in msgs if m.type == PREVOTE and m.block_id is not None][-MAX_KEPT_PREVOTES:]
-        keep = {id(m) for m in pol} | {id(m) for m in latest.values()}
-        return [m for m in msgs if id(m) in keep]
+        latest = {m.type: id(m) for m in msgs}
+        while len(msgs) > MAX_KEPT_MESSAGES:
+            drop = next(
+                (m for m in msgs if m.block_id is None and id(m) not in latest.values()),
+                next(m for m in msgs if id(m) not in latest.values()),
+            )
+            msgs.remove(drop)
+        return msgs

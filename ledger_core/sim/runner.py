@@ -95,15 +95,16 @@ def make_schedule(seed: int, scenario: str) -> Schedule:
     crashes: list[tuple[int, int, int | None]] = []
 
     def draw_partitions(k: int) -> None:
+        # Long splits and short flaps (a flaky switch isolating one node for a moment).
         t = rng.randint(0, 1000)
         for _ in range(k):
             nodes = list(range(n))
             rng.shuffle(nodes)
-            cut = rng.randint(1, n - 1)
+            cut = rng.choice((1, rng.randint(1, n - 1)))
             groups = (frozenset(nodes[:cut]), frozenset(nodes[cut:]))
-            length = rng.randint(300, 4000)
+            length = rng.choice((rng.randint(50, 600), rng.randint(300, 4000)))
             partitions.append(Partition(t, t + length, groups))
-            t += length + rng.randint(0, 1500)
+            t += length + rng.randint(0, 800)
 
     def draw_crashes(max_down: int, honest: list[int]) -> None:
         stay = rng.sample(honest, rng.randint(0, max_down))
@@ -120,7 +121,7 @@ def make_schedule(seed: int, scenario: str) -> Schedule:
         before = rough
     elif scenario == "partition":
         before = rng.choice((calm, rough))
-        draw_partitions(rng.randint(1, 3))
+        draw_partitions(rng.randint(1, 6))
     elif scenario == "crash":
         before = rng.choice((calm, rough))
         draw_crashes(n - quorum, list(range(n)))
@@ -130,7 +131,7 @@ def make_schedule(seed: int, scenario: str) -> Schedule:
     elif scenario == "mixed":
         before = rough
         byz = tuple(sorted(rng.sample(range(n), rng.randint(0, f))))
-        draw_partitions(rng.randint(0, 2))
+        draw_partitions(rng.randint(0, 5))
         honest = [i for i in range(n) if i not in byz]
         draw_crashes(n - quorum - len(byz), honest)
     return Schedule(seed, scenario, n, byz, before, after, gst, tuple(partitions), tuple(crashes))
