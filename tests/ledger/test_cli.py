@@ -104,3 +104,26 @@ def test_bench_ledger_keeps_node_dir(tmp_path, run_cli):
     assert (tmp_path / "node-1" / "genesis.json").exists() and (tmp_path / "node-1" / "ledger.sqlite").exists()
     code, out, _ = run_cli("chain", "verify", "--data-dir", str(tmp_path / "node-1"), "--json")
     assert code == 0 and json.loads(out)["transactions"] == res["committed"]
+
+
+def test_genesis_from_several_members(tmp_path, run_cli, monkeypatch):
+    monkeypatch.setenv("BCMLP_PASSPHRASE", PASS)
+    dirs = {}
+    for org, role in (("ACME Steel", "operator"), ("QC Labs", "auditor"), ("QC Labs", "monitor")):
+        d = tmp_path / f"{org}-{role}".replace(" ", "_")
+        assert run_cli("init", "--org", org, "--role", role, "--data-dir", str(d))[0] == 0
+        dirs[role] = d
+    out_file = tmp_path / "consortium.json"
+    code, out, err = run_cli("genesis", "create", "--data-dir", str(dirs["operator"]), "--out", str(out_file),
+                             "--member", str(dirs["operator"]), "--member", str(dirs["auditor"]),
+                             "--member", str(dirs["monitor"]), "--validator", str(dirs["operator"]),
+                             "--validator", str(dirs["auditor"]), "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert (info["organisations"], info["participants"], info["validators"]) == (2, 5, 2)
+    body = json.loads(out_file.read_text())
+    roles = {o["id"]: o["roles"] for o in body["organisations"]}
+    assert roles == {"acme-steel": ["operator", "validator"], "qc-labs": ["auditor", "monitor", "validator"]}
+    code, _o, err = run_cli("genesis", "create", "--data-dir", str(dirs["operator"]), "--out", str(tmp_path / "x.json"),
+                            "--member", str(dirs["operator"]), "--validator", str(dirs["auditor"]))
+    assert code == 2 and "not a member" in err

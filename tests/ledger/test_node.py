@@ -13,6 +13,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.db import make_engine
 from ledger_core.chain import Chain
@@ -146,3 +148,58 @@ def test_sigkill_during_commits_leaves_a_verifiable_chain(tmp_path):
     assert cl.submit(report(c.devices[0], c.chain_id, nxt), wait=True)["ok"]
     assert nodeproc.stop(proc, cl) == 0
     assert not (tmp_path / "node.sock").exists()
+
+
+def test_client_without_node(tmp_path):
+    from ledger_core.client import NodeUnavailable
+
+    with pytest.raises(NodeUnavailable, match="no node is running"):
+        NodeClient(tmp_path / "node.sock").status()
+
+
+def test_mempool_nonces_and_limits():
+    from ledger_core.mempool import Mempool
+    from ledger_core.tx import TxError
+
+    c = consortium(2)
+    pool = Mempool(capacity=2)
+    a1, a2 = report(c.devices[0], c.chain_id, 1), report(c.devices[0], c.chain_id, 5)
+    pool.add(a1)
+    pool.add(a2)
+    assert pool.pending_nonce(c.devices[0].key_id) == 5 and len(pool) == 2
+    with pytest.raises(TxError) as info:
+        pool.precheck(a1)
+    assert info.value.code == "duplicate"
+    with pytest.raises(TxError) as info:
+        pool.precheck(report(c.devices[1], c.chain_id, 1))
+    assert info.value.code == "mempool_full"
+    assert pool.take(1) == [a1]
+    pool.remove([a1])
+    assert pool.pending_nonce(c.devices[0].key_id) == 5
+    pool.remove([a2, a2])
+    assert pool.pending_nonce(c.devices[0].key_id) is None and len(pool) == 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_fuzz_node_admission_never_stores_rejects(tmp_path, data):
+    c = consortium(1)
+    engine = make_engine(f"sqlite:///{tmp_path / 'fuzz.sqlite'}")
+    try:
+        node = Node(Chain(LedgerStore(engine), c.genesis), c.node, tmp_path / "n.sock")
+        env = report(c.devices[0], c.chain_id, 1).envelope()
+        path = data.draw(st.sampled_from([(), ("body",), ("body", "payload"), ("body", "payload", "metrics")]))
+        target = env
+        for k in path:
+            target = target[k]
+        key = data.draw(st.sampled_from(sorted(target)))
+        target[key] = data.draw(st.none() | st.integers(-3, 2**64) | st.text(max_size=70) | st.lists(st.integers(), max_size=2)
+                                | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+        answer, tx_hash = node.admit(env)
+        if answer["ok"]:
+            assert len(node.mempool) == 1 and tx_hash in node.mempool
+        else:
+            assert answer["code"] and answer["message"] and len(node.mempool) == 0 and tx_hash is None
+        assert node.chain.store.height() == 0
+    finally:
+        engine.dispose()
