@@ -31,6 +31,8 @@ from ledger_core.client import NodeClient, NodeUnavailable
 from ledger_core.signing import Signer
 from ledger_core.wire import encode_frame, read_frame
 
+MAX_PRESIGNED = 300_000  # bounds memory and set-up time; a longer run ends when the load is used up
+
 
 def _setup(root: Path, senders: int) -> tuple[gen.Genesis, list[Signer]]:
     (root / "keys").mkdir(parents=True, mode=0o700)
@@ -122,7 +124,7 @@ def bench_ledger_cmd(nodes, seconds, senders, batch, clients, rate_cap, data_dir
     proc = None
     try:
         g, devices = _setup(root, senders)
-        load = _sign_load(g, devices, int(rate_cap * seconds))
+        load = _sign_load(g, devices, min(int(rate_cap * seconds), MAX_PRESIGNED))
         batches = [load[i:i + batch] for i in range(0, len(load), batch)]
         log = open(root / "node.log", "wb")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(
