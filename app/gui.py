@@ -10,6 +10,7 @@ from app import __version__
 from app.commands.ledger_common import ledger_page
 from app.identity import IdentityStore
 from app.identity_backend import StoreIdentityBackend
+from app.inspection_gui import models_page, operator_page
 from app.paths import DataDir
 from app.settings import Settings
 from ui.identity.page import IdentityPage
@@ -45,11 +46,15 @@ def build_main_window(dd: DataDir) -> GuiContext:
     apply_theme(app, settings.get("theme"))
     window = MainWindow(settings, __version__)
     window.add_perspective(
+        "operator", "Operator", operator_page(dd), "Live inspection: OK/NOK per workpiece"
+    )
+    window.add_perspective(
         "identity",
         "Identity",
         IdentityPage(StoreIdentityBackend(IdentityStore(dd))),
         "Local organisation, role and key",
     )
+    window.add_perspective("models", "Models", models_page(dd), "Model cards and training")
     window.add_perspective("ledger", "Ledger", ledger_page(dd), "Blocks, transactions and chain verification")
     window.add_perspective(
         "settings",

@@ -48,6 +48,11 @@ class DataDir:
     def node_socket(self) -> Path:
         return self.root / "node.sock"
 
+    @property
+    def inspection_dir(self) -> Path:
+        """Inspection records (records.sqlite) and the image history store (images/)."""
+        return self.root / "inspection"
+
 
 def resolve_data_dir(option: str | os.PathLike[str] | None) -> Path:
     """--data-dir, else $BCMLP_DATA_DIR, else the platform's user data directory."""

@@ -125,7 +125,7 @@ def save_model(
     weights.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tmp = weights.with_name(weights.name + ".tmp")
-    save_file(state, str(tmp), metadata={"format": "pt", "card_format": CARD_FORMAT})
+    save_file(state, str(tmp), metadata={"format": "pt"})  # one key: a reproducible header
     tmp.replace(weights)
     card = {
         "format": CARD_FORMAT,

@@ -1,0 +1,38 @@
+"""`bcmlp evaluate`: accuracy, per-class recall and confusion of a model on a class-folder set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from app import inspection_services as svc
+from app.commands.common import emit_json, json_option
+from inspection.devices import DEVICE_CHOICES
+from inspection.evaluate import evaluate
+
+
+@click.command("evaluate")
+@click.option("--model", "model_path", required=True,
+              type=click.Path(path_type=Path, dir_okay=False), help="MODEL.safetensors (card next to it).")
+@click.option("--data", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder with one sub-folder of images per class.")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES))
+@click.option("--split", default="all", show_default=True,
+              type=click.Choice(["all", "validation", "train"]),
+              help="Which side of the stated file-name split to evaluate.")
+@json_option
+def evaluate_cmd(model_path, data, device, split, as_json) -> None:
+    """Evaluate a model: {"accuracy", "per_class", "confusion", "n", "images_per_s"}."""
+    loaded = svc.model(model_path)
+    with svc.user_errors():
+        engine = svc.InferenceEngine(loaded, device)
+        result = evaluate(engine, data, split)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"accuracy {result['accuracy']:.4f} on {result['n']} images "
+               f"({result['images_per_s']:.0f} images/s, {result['skipped']} skipped)")
+    for name, v in result["per_class"].items():
+        click.echo(f"  {name:<18} {v['correct']:>4}/{v['n']:<4} recall {v['recall']:.4f}"
+                   if v["n"] else f"  {name:<18} no images")

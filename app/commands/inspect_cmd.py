@@ -1,0 +1,138 @@
+"""`bcmlp inspect`: headless inspection of a source, one JSON line (or text line) per record.
+
+Finite sources (image folders, video files) without --rate are inspected frame by frame with
+nothing dropped, in batches; live sources (cameras, streams) and paced replays go through the
+capture thread and the latest-frame mailbox, so a slow inspection drops (and counts) frames.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from app import inspection_services as svc
+from app.commands.common import data_dir_option, json_option
+from app.paths import open_data_dir
+from inspection.devices import DEVICE_CHOICES
+from inspection.engine import BadFrame, InspectionResult, Inspector
+from inspection.errors import SourceError
+from inspection.mailbox import Mailbox
+from inspection.sources import Capture, Frame, SourceStatus, open_source
+
+BATCH = 32
+
+
+def _emit(r: InspectionResult | BadFrame, as_json: bool) -> None:
+    if isinstance(r, BadFrame):
+        click.echo(f"bcmlp: skipped bad frame {r.workpiece_id}: {r.reason}", err=True)
+        return
+    a = r.assessment
+    if as_json:
+        d = r.record.to_json_dict()
+        d["top_class"] = a.top_class
+        d["top_permille"] = a.top_permille
+        click.echo(json.dumps(d, sort_keys=True))
+    else:
+        click.echo(f"{r.record.workpiece_id}\t{r.record.verdict}\tq={a.quality_index:.3f}\t"
+                   f"{a.top_class} {a.top_permille / 10:.1f}%")
+
+
+def _run_finite(src, inspector: Inspector, limit: int | None, as_json: bool) -> None:
+    src.open()
+    try:
+        done = 0
+        while limit is None or done < limit:
+            frames: list[Frame] = []
+            while len(frames) < BATCH and (limit is None or done + len(frames) < limit):
+                f = src.read()
+                if f is None:
+                    break
+                frames.append(f)
+            if not frames:
+                return
+            for r in inspector.inspect(frames):
+                _emit(r, as_json)
+            done += len(frames)
+    finally:
+        src.close()
+
+
+def _run_live(src, inspector: Inspector, limit: int | None, as_json: bool, timeout: float) -> int:
+    mailbox: Mailbox[Frame] = Mailbox()
+
+    def status(s: SourceStatus) -> None:
+        if s.state in ("lost", "failed"):
+            click.echo(f"bcmlp: source {s.state}: {s.message}"
+                       + (f" (retry {s.attempt} in {s.delay_s:.1f} s)" if s.state == "lost" else ""),
+                       err=True)
+
+    cap = Capture(src, mailbox, status, max_attempts=5)
+    cap.start()
+    done = 0
+    last = time.monotonic()
+    try:
+        while limit is None or done < limit:
+            f = mailbox.get(timeout=0.2)
+            if f is None:
+                if mailbox.closed and not cap.running:
+                    break
+                if time.monotonic() - last > timeout:
+                    click.echo(f"bcmlp: no frame for {timeout:.0f} s, stopping", err=True)
+                    break
+                continue
+            last = time.monotonic()
+            for r in inspector.inspect([f]):
+                _emit(r, as_json)
+            done += 1
+    finally:
+        cap.stop()
+    return mailbox.dropped
+
+
+@click.command("inspect")
+@click.option("--source", "source", required=True,
+              help="camera:N, rtsp://..., http://..., a video file, or a folder of images.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="MODEL.safetensors (default: the bundled NEU model).")
+@click.option("--order", "order_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Orders file (.json or .csv; default: the bundled sample orders).")
+@click.option("--order-id", default=None, help="Which order of the file (default: the first).")
+@click.option("--params", "params_csv", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Process/tool parameters CSV keyed by workpiece_id.")
+@click.option("--limit", type=click.IntRange(1, None), default=None, help="Stop after N frames.")
+@click.option("--rate", type=click.FloatRange(0, 1000), default=None,
+              help="Replay rate in frames/s for folders and video files (default: unpaced).")
+@click.option("--loop", is_flag=True, help="Start a folder or video over at its end.")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES))
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Live sources: stop after this many seconds without a frame.")
+@click.option("--no-store", is_flag=True, help="Do not keep records and images in the data dir.")
+@json_option
+@data_dir_option
+def inspect_cmd(source, model_path, order_file, order_id, params_csv, limit, rate, loop, device,
+                timeout, no_store, as_json, data_dir) -> None:
+    """Inspect workpieces from a source headless; prints one record per line."""
+    loaded = svc.model(model_path)
+    order = svc.pick_order(svc.orders(order_file), order_id)
+    dd = None if no_store else open_data_dir(data_dir)
+    inspector = svc.inspector(dd, loaded, order, device, params_csv)
+    with svc.user_errors():
+        src = open_source(source, rate=rate or None, loop=loop)
+        if src.live or rate:
+            try:
+                src.open()  # a missing camera or dead URL is a clear error right away
+            except SourceError:
+                raise
+            src.close()
+            dropped = _run_live(src, inspector, limit, as_json, timeout)
+        else:
+            if loop and limit is None:
+                raise SourceError("--loop without --rate needs --limit")
+            _run_finite(src, inspector, limit, as_json)
+            dropped = 0
+    c = inspector.counters
+    click.echo(f"bcmlp: inspected {c.inspected} (OK {c.ok}, NOK {c.nok}), bad frames {c.bad}, "
+               f"dropped {dropped}", err=True)

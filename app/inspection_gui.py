@@ -1,0 +1,78 @@
+"""Adapts the inspection services to the Operator and Models perspectives' backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app import inspection_services as svc
+from app.paths import DataDir
+from inspection.engine import Inspector
+from inspection.model import LoadedModel
+from inspection.orders import Order, load_orders
+
+
+class OperatorServices:
+    """OperatorBackend: bundled orders and samples, the bundled model, stores in the data dir."""
+
+    def __init__(self, dd: DataDir, model_path: Path | None = None, device: str = "auto") -> None:
+        self.dd = dd
+        self.model_path = model_path
+        self.device = device
+        self._loaded: LoadedModel | None = None
+
+    def orders(self) -> list[Order]:
+        return load_orders(svc.BUNDLED_ORDERS)
+
+    def load_orders(self, path: Path) -> list[Order]:
+        return load_orders(path)
+
+    def sources(self) -> list[str]:
+        return [str(svc.SAMPLE_IMAGES), "camera:0"]
+
+    def make_inspector(self, order: Order) -> Inspector:
+        if self._loaded is None:
+            self._loaded = svc.model(self.model_path)
+        return svc.inspector(self.dd, self._loaded, order, self.device)
+
+
+class ModelServices:
+    """ModelsBackend: where models live and which one is bundled."""
+
+    def __init__(self, dd: DataDir) -> None:
+        self.dd = dd
+
+    @property
+    def bundled_model(self) -> Path:
+        return svc.BUNDLED_MODEL
+
+    @property
+    def models_dir(self) -> Path:
+        d = self.dd.root / "models"
+        d.mkdir(mode=0o700, exist_ok=True)
+        return d
+
+
+def operator_page(dd: DataDir):
+    """The Operator perspective, stopped and joined when the application quits."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.operator.page import OperatorPage
+
+    page = OperatorPage(OperatorServices(dd))
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(page.shutdown)
+    return page
+
+
+def models_page(dd: DataDir):
+    """The Models perspective; a running training is cancelled and joined on quit."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.models.page import ModelsPage
+
+    page = ModelsPage(ModelServices(dd))
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(page.shutdown)
+    return page

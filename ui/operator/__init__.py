@@ -1,0 +1,1 @@
+"""The Operator perspective: live inspection of a source under the active order."""
