@@ -273,6 +273,8 @@ class Node:
         old = os.umask(0o177)
         try:
             server = await asyncio.start_unix_server(self._client, path=str(path), limit=2**20)
+        except OSError as exc:  # e.g. a path longer than the ~107 bytes a unix socket allows
+            raise NodeError(f"cannot listen on {path}: {exc.strerror or exc}") from None
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
