@@ -23,7 +23,7 @@ from ledger_core.encoding import (
     signing_bytes,
 )
 from ledger_core.signing import Signer, verify
-from ledger_core.tx import Tx
+from ledger_core.tx import Tx, TxError, from_obj
 
 ZERO_HASH = "0" * 64
 MAX_HEADER_BYTES = 4096
@@ -183,3 +183,25 @@ def make_header(
         "proposer": proposer,
         "last_commit_hash": commit_hash(last_commit),
     }
+
+
+def parse_block(obj: Any, max_txs: int = 100_000, max_tx_bytes: int = 1024 * 1024) -> Block:
+    """A block received from a peer ({"header", "txs", "last_commit"}, as `Block.to_obj`), checked
+    for form only; `chain.Chain.check_block` does the rest."""
+    if type(obj) is not dict or set(obj) != {"header", "txs", "last_commit"}:
+        raise BlockError("bad_block", "a block is an object with header, txs and last_commit")
+    try:
+        HEADER(obj["header"], "header")
+        if obj["last_commit"] is not None:
+            COMMIT(obj["last_commit"], "last_commit")
+    except s.SchemaError as exc:
+        raise BlockError("bad_block", str(exc)) from None
+    if type(obj["txs"]) is not list or len(obj["txs"]) > max_txs:
+        raise BlockError("bad_block", f"txs must be a list of at most {max_txs} transactions")
+    txs = []
+    for i, env in enumerate(obj["txs"]):
+        try:
+            txs.append(from_obj(env, max_bytes=max_tx_bytes))
+        except TxError as exc:
+            raise BlockError("bad_tx", f"transaction {i}: {exc.code}: {exc}") from None
+    return Block(obj["header"], txs, obj["last_commit"])

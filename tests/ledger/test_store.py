@@ -121,3 +121,26 @@ def test_migrations_are_idempotent(engine):
     LedgerStore(engine)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM ledger_alembic_version")).scalar() == "0001"
+
+
+def test_block_wire_form_roundtrip_and_check(tmp_path):
+    from ledger_core.block import BlockError, parse_block
+    from ledger_core.encoding import canonical, decode
+
+    c = consortium(2)
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    chain = Chain(LedgerStore(engine), c.genesis)
+    produce(chain, c.node, [report(d, c.chain_id, 1) for d in c.devices])
+    block, result = chain.propose([report(d, c.chain_id, 2) for d in c.devices], c.node.key_id,
+                                  chain.state.last_time + 10)
+    received = parse_block(decode(canonical(block.to_obj())))
+    assert received.id == block.id and [x.hash for x in received.txs] == [x.hash for x in block.txs]
+    assert chain.check_block(received).app_hash == result.app_hash
+    bad = block.to_obj()
+    bad["header"] = {**bad["header"], "app_hash": "0" * 64}
+    with pytest.raises(BlockError) as info:
+        chain.check_block(parse_block(bad))
+    assert info.value.code == "bad_app_hash"
+    with pytest.raises(BlockError):
+        parse_block({"header": {}, "txs": [], "last_commit": None})
+    engine.dispose()
