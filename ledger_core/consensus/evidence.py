@@ -69,11 +69,15 @@ class DoubleSign:
         if a.validator != b.validator:
             raise EvidenceError("two_signers", "the two messages have different signers")
         if (a.type, a.height, a.round) != (b.type, b.height, b.round):
-            raise EvidenceError("different_position", "the messages differ in height, round or step")
+            raise EvidenceError(
+                "different_position", "the messages differ in height, round or step"
+            )
         if a.body == b.body:
             raise EvidenceError("same_message", "the two messages are the same")
 
-    def verify(self, validators: ValidatorSet, verify: Callable[[bytes, bytes, bytes], bool] = verify_raw) -> None:
+    def verify(
+        self, validators: ValidatorSet, verify: Callable[[bytes, bytes, bytes], bool] = verify_raw
+    ) -> None:
         """Check that this proves a double sign by a member of `validators` (that height's set)."""
         self.check_structure()
         if self.validator not in validators:
@@ -99,7 +103,11 @@ class DoubleSign:
             obj = decode(data, max_bytes=MAX_EVIDENCE_BYTES)
         except EncodingError as exc:
             raise EvidenceError(exc.code, str(exc)) from None
-        if type(obj) is not dict or obj.keys() != {"type", "a", "b"} or obj["type"] != "double_sign":
+        if (
+            type(obj) is not dict
+            or obj.keys() != {"type", "a", "b"}
+            or obj["type"] != "double_sign"
+        ):
             raise EvidenceError("bad_type", "not a double_sign evidence object")
         try:
             a, b = from_wire(obj["a"], chain_id), from_wire(obj["b"], chain_id)

@@ -43,7 +43,9 @@ MAX_BLOCK_ID_CHARS = 128
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 _HEX = frozenset("0123456789abcdef")
 
-_VOTE_KEYS = frozenset({"chain_id", "type", "height", "round", "block_id", "validator", "signature"})
+_VOTE_KEYS = frozenset(
+    {"chain_id", "type", "height", "round", "block_id", "validator", "signature"}
+)
 _PROPOSAL_KEYS = _VOTE_KEYS | {"valid_round", "payload"}
 
 
@@ -102,7 +104,12 @@ class Vote:
     block_id: str | None
 
     def body(self) -> dict[str, Any]:
-        return {"type": self.type, "height": self.height, "round": self.round, "block_id": self.block_id}
+        return {
+            "type": self.type,
+            "height": self.height,
+            "round": self.round,
+            "block_id": self.block_id,
+        }
 
 
 Body = Proposal | Vote
@@ -164,7 +171,13 @@ class Signed:
         return replace(self, payload=None)
 
 
-def sign(chain_id: str, body: Body, validator: str, sign_fn: Callable[[bytes], bytes], payload: Any = None) -> Signed:
+def sign(
+    chain_id: str,
+    body: Body,
+    validator: str,
+    sign_fn: Callable[[bytes], bytes],
+    payload: Any = None,
+) -> Signed:
     """Sign `body` with `sign_fn` (e.g. KeyPair.sign). No double-sign guard: see signer_state."""
     return Signed(chain_id, body, validator, sign_fn(sign_bytes(chain_id, body)), payload)
 
@@ -202,7 +215,9 @@ def from_wire(obj: Any, chain_id: str) -> Signed:
             raise MessageError("missing_field", f"{kind} lacks {', '.join(missing)}")
         raise MessageError("unknown_field", f"{kind} has unknown fields {', '.join(extra)[:80]}")
     if obj["chain_id"] != chain_id:
-        raise MessageError("wrong_chain", f"message for chain {str(obj['chain_id'])[:80]!r}, not {chain_id!r}")
+        raise MessageError(
+            "wrong_chain", f"message for chain {str(obj['chain_id'])[:80]!r}, not {chain_id!r}"
+        )
     height = _int(obj, "height", 0, MAX_HEIGHT)
     round_ = _int(obj, "round", 0, MAX_ROUND)
     validator = _hex(obj, "validator", 64)
@@ -221,7 +236,9 @@ def from_wire(obj: Any, chain_id: str) -> Signed:
     return Signed(chain_id, Vote(kind, height, round_, block_id), validator, signature)
 
 
-def decode_message(data: bytes, chain_id: str, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Signed:
+def decode_message(
+    data: bytes, chain_id: str, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> Signed:
     """Parse wire bytes (canonical JSON, at most `max_bytes`). Signatures are checked later,
     against the validator set of the message's height (see Tendermint.on_message)."""
     try:
@@ -238,7 +255,9 @@ class CachedVerifier:
     evicted) makes the repeats cost one hash. Safe to share between state machines.
     """
 
-    def __init__(self, max_entries: int = 65536, verify: Callable[[bytes, bytes, bytes], bool] = verify_raw) -> None:
+    def __init__(
+        self, max_entries: int = 65536, verify: Callable[[bytes, bytes, bytes], bool] = verify_raw
+    ) -> None:
         self._cache: OrderedDict[bytes, bool] = OrderedDict()
         self._max = max_entries
         self._verify = verify

@@ -88,7 +88,9 @@ class FileStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise SignerStateError(f"cannot read signer state {self.path}: {exc.strerror}") from None
+            raise SignerStateError(
+                f"cannot read signer state {self.path}: {exc.strerror}"
+            ) from None
 
     def save(self, data: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +99,7 @@ class FileStore:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -225,7 +227,9 @@ class GuardedSigner:
         if prev_msg is not None and (prev_msg.height, prev_msg.round) != (body.height, body.round):
             prev_msg = None
         if pos < last_pos:
-            raise DoubleSignRefused(f"refusing to sign {body.type} at {pos}: already signed at {last_pos}", prev_msg)
+            raise DoubleSignRefused(
+                f"refusing to sign {body.type} at {pos}: already signed at {last_pos}", prev_msg
+            )
         if pos == last_pos and prev_msg is not None:
             if prev_msg.body == body:
                 return Signed(self.chain_id, body, self.key_id, prev_msg.signature, payload)

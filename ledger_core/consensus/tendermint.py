@@ -210,10 +210,15 @@ class Tendermint:
                 if lock.round >= 0 and lock.payload is not None:
                     # The locked value had a proof of lock at its round: a restarted
                     # proposer may re-propose it as its valid value (line 15).
-                    self.valid_round, self.valid_value = lock.round, Value(lock.block_id, lock.payload)
+                    self.valid_round, self.valid_value = (
+                        lock.round,
+                        Value(lock.block_id, lock.payload),
+                    )
         out: list[Output] = []
         if self.signer is not None:
-            for m in self.signer.signed_at(height):  # signed before a crash: they count and are re-sent
+            for m in self.signer.signed_at(
+                height
+            ):  # signed before a crash: they count and are re-sent
                 if m.type != PROPOSAL:
                     self._record(m, out)
             for m in self._locked_pol:  # the proof of lock kept with the lock
@@ -326,12 +331,19 @@ class Tendermint:
             if m.validator != vs.proposer(self.height, r):
                 raise MessageError("not_proposer", f"the signer is not the proposer of round {r}")
             cur = self._proposals.get(r, {}).get(m.block_id)
-            if cur is not None and cur.body == m.body and (self._proposal_ok[(r, cur.block_id)] or cur.payload == m.payload):
+            if (
+                cur is not None
+                and cur.body == m.body
+                and (self._proposal_ok[(r, cur.block_id)] or cur.payload == m.payload)
+            ):
                 return False
         else:
             key = (m.type, r)
             cur = self._votes.get(key, {}).get(m.validator)
-            if cur is not None and (cur.body == m.body or m.block_id in self._extra_votes.get(key, {}).get(m.validator, ())):
+            if cur is not None and (
+                cur.body == m.body
+                or m.block_id in self._extra_votes.get(key, {}).get(m.validator, ())
+            ):
                 return False
         if not self.verify(vs.public_key(m.validator), m.signature, m.sign_bytes()):
             raise MessageError("bad_signature", "the signature does not verify")
@@ -361,7 +373,11 @@ class Tendermint:
             elif cur.body != m.body:
                 self._offence(cur, m, out)
                 return False
-            elif not self._proposal_ok[(r, bid)] and cur.payload != m.payload and self._is_valid(m.value):
+            elif (
+                not self._proposal_ok[(r, bid)]
+                and cur.payload != m.payload
+                and self._is_valid(m.value)
+            ):
                 props[bid] = m
                 self._proposal_ok[(r, bid)] = True
             else:
@@ -377,7 +393,9 @@ class Tendermint:
                     return False
                 self._offence(cur, m, out)
                 extra = self._extra_votes.setdefault(key, {}).setdefault(m.validator, {})
-                if m.block_id in extra or not (m.block_id is None or m.block_id in self._proposals.get(r, {})):
+                if m.block_id in extra or not (
+                    m.block_id is None or m.block_id in self._proposals.get(r, {})
+                ):
                     return False
                 extra[m.block_id] = m
             tally = self._tally.setdefault(key, {})
@@ -426,7 +444,9 @@ class Tendermint:
                 value = self.valid_value
             else:
                 value = self.get_value(self.height)
-            self._sign_and_send(Proposal(self.height, r, value.block_id, self.valid_round), out, value.payload)
+            self._sign_and_send(
+                Proposal(self.height, r, value.block_id, self.valid_round), out, value.payload
+            )
         # Scheduled for the proposer too: harmless once its own proposal moved it on, and
         # it keeps a proposer that may not sign (after a restart) from waiting forever.
         out.append(ScheduleTimeout(self.height, r, PROPOSE, self.timeouts.for_step(PROPOSE, r)))
@@ -446,7 +466,11 @@ class Tendermint:
 
     def _lock(self) -> Lock:
         payload = None
-        if self.locked_id is not None and self.valid_value is not None and self.valid_value.block_id == self.locked_id:
+        if (
+            self.locked_id is not None
+            and self.valid_value is not None
+            and self.valid_value.block_id == self.locked_id
+        ):
             payload = self.valid_value.payload
         return Lock(self.locked_round, self.locked_id, payload, self._locked_pol)
 

@@ -22,6 +22,12 @@ from .runner import (
 )
 
 __all__ = [
-    "SCENARIOS", "Schedule", "SimResult", "Simulation", "SimulationFailure", "make_schedule",
-    "replay_command", "run_schedule",
+    "SCENARIOS",
+    "Schedule",
+    "SimResult",
+    "Simulation",
+    "SimulationFailure",
+    "make_schedule",
+    "replay_command",
+    "run_schedule",
 ]

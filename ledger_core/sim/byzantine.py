@@ -21,6 +21,7 @@ class UnguardedSigner:
         self.key = key
         self.key_id = key.key_id
         self.chain_id = chain_id
+
     def resume(self, height: int) -> None:
         return None
 
@@ -47,7 +48,9 @@ class ByzantineNode(SimNode):
 
     def boot(self) -> None:
         super().boot()
-        self.sim.sched.after(self.rng.randint(1, self.sim.gossip_ms), self._noise_tick, self.incarnation)
+        self.sim.sched.after(
+            self.rng.randint(1, self.sim.gossip_ms), self._noise_tick, self.incarnation
+        )
 
     def _split(self) -> tuple[list[int], list[int]]:
         peers = self.sim.peers_of(self.index)
@@ -98,7 +101,9 @@ class ByzantineNode(SimNode):
             return
         if self.rng.random() < self.p_noise:
             self._send_noise()
-        self.sim.sched.after(self.rng.randint(50, self.sim.gossip_ms), self._noise_tick, incarnation)
+        self.sim.sched.after(
+            self.rng.randint(50, self.sim.gossip_ms), self._noise_tick, incarnation
+        )
 
     def _send_noise(self) -> None:
         sm = self.sm
@@ -109,18 +114,26 @@ class ByzantineNode(SimNode):
         if kind == 0:
             data = self.rng.randbytes(self.rng.randint(0, 300))
         elif kind == 1:  # wrong chain id, properly signed
-            data = sign("other-chain", Vote("prevote", h, r, rand_id), self.key.key_id, self.key.sign).encode()
+            data = sign(
+                "other-chain", Vote("prevote", h, r, rand_id), self.key.key_id, self.key.sign
+            ).encode()
         elif kind == 2:  # wrong heights
             dh = self.rng.choice((-2, -1, 1, 2, 50))
-            data = self._sign(Vote(self.rng.choice(("prevote", "precommit")), max(h + dh, 0), r, rand_id)).encode()
+            data = self._sign(
+                Vote(self.rng.choice(("prevote", "precommit")), max(h + dh, 0), r, rand_id)
+            ).encode()
         elif kind == 3:  # far future rounds
             data = self._sign(Vote("prevote", h, r + self.rng.randint(1, 10_000), rand_id)).encode()
         elif kind == 4:  # valid JSON, wrong shape
-            data = canonical({"type": "precommit", "height": h, "round": "x", "chain_id": self.sim.chain_id})
+            data = canonical(
+                {"type": "precommit", "height": h, "round": "x", "chain_id": self.sim.chain_id}
+            )
         elif kind == 5:  # a vote with a forged signature
             v = self._sign(Vote("precommit", h, r, rand_id))
             data = Signed(v.chain_id, v.body, v.validator, bytes(64)).encode()
         else:  # a vote for an unknown block in the current round
-            data = self._sign(Vote(self.rng.choice(("prevote", "precommit")), h, r, rand_id)).encode()
+            data = self._sign(
+                Vote(self.rng.choice(("prevote", "precommit")), h, r, rand_id)
+            ).encode()
         peers = self.sim.peers_of(self.index)
         self.send_to(data, [self.rng.choice(peers)])

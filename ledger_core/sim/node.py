@@ -131,7 +131,7 @@ class SimNode:
 
     def _on_sync_request(self, src: int, data: bytes) -> None:
         try:
-            height = int(data[len(SYNC_PREFIX):].decode("ascii"))
+            height = int(data[len(SYNC_PREFIX) :].decode("ascii"))
         except ValueError:
             self.rejected += 1
             return

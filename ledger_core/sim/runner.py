@@ -51,7 +51,9 @@ class SimulationFailure(AssertionError):
     def __init__(self, seed: int, scenario: str, what: str, trace: list[str] | None = None) -> None:
         self.seed, self.scenario, self.what = seed, scenario, what
         self.trace = trace or []
-        super().__init__(f"seed {seed}, scenario {scenario}: {what}\nreplay: {replay_command(seed, scenario)}")
+        super().__init__(
+            f"seed {seed}, scenario {scenario}: {what}\nreplay: {replay_command(seed, scenario)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,9 @@ def make_schedule(seed: int, scenario: str) -> Schedule:
     gst = rng.randint(1000, 6000)
     after = LinkFaults(1, rng.choice((20, 50, 100)))
     calm = LinkFaults(1, rng.choice((10, 50, 150)))
-    rough = LinkFaults(1, rng.choice((100, 300, 800)), rng.uniform(0.05, 0.4), rng.uniform(0.0, 0.3))
+    rough = LinkFaults(
+        1, rng.choice((100, 300, 800)), rng.uniform(0.05, 0.4), rng.uniform(0.0, 0.3)
+    )
     byz: tuple[int, ...] = ()
     partitions: list[Partition] = []
     crashes: list[tuple[int, int, int | None]] = []
@@ -174,7 +178,9 @@ class SimResult:
 
 
 class Simulation:
-    def __init__(self, schedule: Schedule, engine: type[Tendermint] = Tendermint, trace: bool = False) -> None:
+    def __init__(
+        self, schedule: Schedule, engine: type[Tendermint] = Tendermint, trace: bool = False
+    ) -> None:
         self.schedule = schedule
         self.engine = engine
         self.chain_id = CHAIN_ID
@@ -184,11 +190,19 @@ class Simulation:
         self.verifier = _VERIFIER
         self.rng = random.Random(schedule.seed)
         self.sched = Scheduler()
-        self.net = Network(self.sched, self.rng, schedule.before, schedule.after, schedule.gst_ms, schedule.partitions)
+        self.net = Network(
+            self.sched,
+            self.rng,
+            schedule.before,
+            schedule.after,
+            schedule.gst_ms,
+            schedule.partitions,
+        )
         keys = [sim_key(i) for i in range(schedule.n)]
         self.validators = ValidatorSet([k.public_raw for k in keys])
         self.nodes: list[SimNode] = [
-            (ByzantineNode if i in schedule.byzantine else SimNode)(self, i, keys[i]) for i in range(schedule.n)
+            (ByzantineNode if i in schedule.byzantine else SimNode)(self, i, keys[i])
+            for i in range(schedule.n)
         ]
         self.net.receivers = [node.receive for node in self.nodes]
         self.decided: dict[int, str] = {}
@@ -208,11 +222,15 @@ class Simulation:
     # -- properties ----------------------------------------------------------------------
 
     def on_decide(self, node: SimNode, d: Decide) -> None:
-        self.log(f"node {node.index} decides height {d.height} round {d.round} block {d.value.block_id[:12]}")
+        self.log(
+            f"node {node.index} decides height {d.height} round {d.round} block {d.value.block_id[:12]}"
+        )
         if not node.honest:
             return
         if d.height != len(node.chain) + 1:
-            self.fail(f"node {node.index} decided height {d.height} with {len(node.chain)} blocks in its chain")
+            self.fail(
+                f"node {node.index} decided height {d.height} with {len(node.chain)} blocks in its chain"
+            )
         self._check_commit(node, d)
         seen = self.decided.setdefault(d.height, d.value.block_id)
         if seen != d.value.block_id:
@@ -232,10 +250,14 @@ class Simulation:
                 and self.verifier(vs.public_key(v.validator), v.signature, v.sign_bytes())
             )
             if not ok:
-                self.fail(f"node {node.index}: the commit of height {d.height} holds a bad precommit")
+                self.fail(
+                    f"node {node.index}: the commit of height {d.height} holds a bad precommit"
+                )
             signers.add(v.validator)
         if len(signers) < vs.quorum:
-            self.fail(f"node {node.index}: the commit of height {d.height} has {len(signers)} < {vs.quorum} signers")
+            self.fail(
+                f"node {node.index}: the commit of height {d.height} has {len(signers)} < {vs.quorum} signers"
+            )
 
     def _check_histories(self) -> None:
         for node in self.nodes:
@@ -243,7 +265,9 @@ class Simulation:
                 continue
             for i, d in enumerate(node.chain, start=1):
                 if self.decided.get(i) != d.value.block_id:
-                    self.fail(f"history: node {node.index}'s block at height {i} differs from the decided one")
+                    self.fail(
+                        f"history: node {node.index}'s block at height {i} differs from the decided one"
+                    )
 
     # -- running -------------------------------------------------------------------------
 
@@ -281,7 +305,11 @@ class Simulation:
         self.sched.run_until(deadline, done)
         self._check_histories()
         if not done():
-            lag = {nd.index: (len(nd.chain), nd.sm.status() if nd.sm else None) for nd in live if len(nd.chain) < target[nd.index]}
+            lag = {
+                nd.index: (len(nd.chain), nd.sm.status() if nd.sm else None)
+                for nd in live
+                if len(nd.chain) < target[nd.index]
+            }
             self.fail(
                 f"liveness: {LIVENESS_BOUND_MS} ms after stabilisation at {stable} ms, nodes "
                 f"{sorted(lag)} did not decide {LIVENESS_HEIGHTS} new heights: {lag}"
@@ -304,6 +332,8 @@ class Simulation:
         )
 
 
-def run_schedule(seed: int, scenario: str, engine: type[Tendermint] = Tendermint, trace: bool = False) -> SimResult:
+def run_schedule(
+    seed: int, scenario: str, engine: type[Tendermint] = Tendermint, trace: bool = False
+) -> SimResult:
     """Run one seeded schedule with the real (or a given) state machine; raises SimulationFailure."""
     return Simulation(make_schedule(seed, scenario), engine, trace).run()

@@ -13,7 +13,11 @@ from .util import CHAIN, KEYS, precommit, prevote, proposal, value
 
 
 def test_round_trip_of_each_kind():
-    for m in (proposal(1, 1, 0, value("a")), prevote(2, 1, 0, None), precommit(3, 7, 2, value("b"))):
+    for m in (
+        proposal(1, 1, 0, value("a")),
+        prevote(2, 1, 0, None),
+        precommit(3, 7, 2, value("b")),
+    ):
         data = m.encode()
         assert decode(data) == m.to_wire()
         assert decode_message(data, CHAIN) == m
@@ -21,7 +25,12 @@ def test_round_trip_of_each_kind():
 
 def test_precommit_body_is_exactly_the_commit_body():
     m = precommit(3, 7, 2, value("b"))
-    assert m.body.body() == {"type": "precommit", "height": 7, "round": 2, "block_id": value("b").block_id}
+    assert m.body.body() == {
+        "type": "precommit",
+        "height": 7,
+        "round": 2,
+        "block_id": value("b").block_id,
+    }
 
 
 def wire(m, **changes):

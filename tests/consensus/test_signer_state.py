@@ -94,10 +94,20 @@ def test_keeps_what_it_signed_at_the_height_and_bounds_it(monkeypatch):
     s.sign(vote(PREVOTE, 1, 0, "a"), Lock())
     s.sign(vote(PRECOMMIT, 1, 0, None), Lock())
     s.sign(vote(PREVOTE, 1, 1, None), Lock())
-    assert [(m.type, m.round) for m in s.signed_at(1)] == [(PREVOTE, 0), (PRECOMMIT, 0), (PREVOTE, 1)]
+    assert [(m.type, m.round) for m in s.signed_at(1)] == [
+        (PREVOTE, 0),
+        (PRECOMMIT, 0),
+        (PREVOTE, 1),
+    ]
     monkeypatch.setattr(ss, "MAX_KEPT_MESSAGES", 3)
-    s.sign(vote(PREVOTE, 1, 2, "b"), Lock())  # the oldest nil vote that is not the latest of its step goes
-    assert [(m.type, m.round) for m in s.signed_at(1)] == [(PREVOTE, 0), (PRECOMMIT, 0), (PREVOTE, 2)]
+    s.sign(
+        vote(PREVOTE, 1, 2, "b"), Lock()
+    )  # the oldest nil vote that is not the latest of its step goes
+    assert [(m.type, m.round) for m in s.signed_at(1)] == [
+        (PREVOTE, 0),
+        (PRECOMMIT, 0),
+        (PREVOTE, 2),
+    ]
     s.sign(vote(PREVOTE, 2, 0, "c"), Lock())  # a new height forgets the old one
     assert s.signed_at(1) == [] and len(s.signed_at(2)) == 1
 
@@ -160,7 +170,11 @@ def test_killed_signer_does_not_double_sign_after_restart(tmp_path: Path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     for attempt in range(6):
         proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(path)], stdout=subprocess.PIPE, text=True, cwd=REPO, env=env
+            [sys.executable, "-c", WORKER, str(path)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=env,
         )
         assert proc.stdout is not None
         if attempt % 2 == 0:  # kill right after a signature was released
@@ -183,7 +197,9 @@ def test_killed_signer_does_not_double_sign_after_restart(tmp_path: Path):
                 s.sign(Vote(pkind, int(ph), int(pr), value("conflicting").block_id), Lock())
         # ... and the very last one is re-signed identically
         if (s.height, s.round) == (h, r) and s.last is not None and s.last.type == kind:
-            assert s.sign(Vote(kind, h, r, value(last[3]).block_id), Lock()).signature.hex() == last[4]
+            assert (
+                s.sign(Vote(kind, h, r, value(last[3]).block_id), Lock()).signature.hex() == last[4]
+            )
     assert len(printed) > 6
     # no position was ever signed twice with different contents across the restarts
     seen: dict[tuple[str, str, str], str] = {}

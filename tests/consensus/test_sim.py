@@ -91,6 +91,9 @@ def test_replay_command_line():
     assert proc.returncode == 0, proc.stderr
     assert '"ok": true' in proc.stdout and '"seed": 5' in proc.stdout
     bad = subprocess.run(
-        [sys.executable, "-m", "ledger_core.sim", "--scenario", "nope"], capture_output=True, text=True, cwd=REPO
+        [sys.executable, "-m", "ledger_core.sim", "--scenario", "nope"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     assert bad.returncode == 2

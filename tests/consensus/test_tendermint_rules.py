@@ -277,7 +277,9 @@ def test_decide_on_proposal_and_quorum_of_precommits():
     assert {m.validator for m in d.commit} == {KEYS[i].key_id for i in (0, 1, 3)}
     for m in d.commit:  # what the ledger stores: exactly this body, signed
         body = {"type": "precommit", "height": 1, "round": 0, "block_id": v.block_id}
-        assert verify_raw(VS.public_key(m.validator), m.signature, signing_bytes(DOMAIN_VOTE, CHAIN, body))
+        assert verify_raw(
+            VS.public_key(m.validator), m.signature, signing_bytes(DOMAIN_VOTE, CHAIN, body)
+        )
     assert feed(sm, precommit(2, 1, 0, v)) == []  # after the decision: nothing more
 
 
@@ -288,7 +290,10 @@ def test_decide_with_late_precommits_of_an_earlier_round():
     feed(sm, prevote(2, 1, 2, None), prevote(3, 1, 2, None))
     assert sm.round == 2
     # the precommits of round 0 arrive late, before the round-0 proposal
-    assert decisions(feed(sm, precommit(1, 1, 0, v), precommit(2, 1, 0, v), precommit(3, 1, 0, v))) == []
+    assert (
+        decisions(feed(sm, precommit(1, 1, 0, v), precommit(2, 1, 0, v), precommit(3, 1, 0, v)))
+        == []
+    )
     (d,) = decisions(feed(sm, proposal(1, 1, 0, v)))
     assert (d.round, d.value) == (0, v)
 
@@ -377,7 +382,11 @@ def test_restart_resumes_round_and_lock_and_never_equivocates():
     mine = [m for m in sm2.gossip_messages() if m.validator == KEYS[0].key_id]
     assert any(m.type == PRECOMMIT and m.round == 0 and m.block_id == v.block_id for m in mine)
     # and the proof of lock came back with it
-    pol = [m for m in sm2.gossip_messages() if m.type == PREVOTE and m.round == 0 and m.block_id == v.block_id]
+    pol = [
+        m
+        for m in sm2.gossip_messages()
+        if m.type == PREVOTE and m.round == 0 and m.block_id == v.block_id
+    ]
     assert len(pol) >= VS.quorum
     del outs
 

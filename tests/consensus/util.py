@@ -31,7 +31,11 @@ def value(tag: str) -> Value:
 
 
 def valid(v: Value) -> bool:
-    return isinstance(v.payload, dict) and digest_hex(v.payload) == v.block_id and v.payload.get("tag") != "bad"
+    return (
+        isinstance(v.payload, dict)
+        and digest_hex(v.payload) == v.block_id
+        and v.payload.get("tag") != "bad"
+    )
 
 
 def bad_value() -> Value:
@@ -47,14 +51,23 @@ def proposal(i: int, h: int, r: int, v: Value, vr: int = -1) -> Signed:
 
 
 def prevote(i: int, h: int, r: int, v: Value | None) -> Signed:
-    return sign(CHAIN, Vote(PREVOTE, h, r, None if v is None else v.block_id), KEYS[i].key_id, KEYS[i].sign)
+    return sign(
+        CHAIN, Vote(PREVOTE, h, r, None if v is None else v.block_id), KEYS[i].key_id, KEYS[i].sign
+    )
 
 
 def precommit(i: int, h: int, r: int, v: Value | None) -> Signed:
-    return sign(CHAIN, Vote(PRECOMMIT, h, r, None if v is None else v.block_id), KEYS[i].key_id, KEYS[i].sign)
+    return sign(
+        CHAIN,
+        Vote(PRECOMMIT, h, r, None if v is None else v.block_id),
+        KEYS[i].key_id,
+        KEYS[i].sign,
+    )
 
 
-def machine(me: int, store: MemoryStore | None = None, cls: type[Tendermint] = Tendermint) -> Tendermint:
+def machine(
+    me: int, store: MemoryStore | None = None, cls: type[Tendermint] = Tendermint
+) -> Tendermint:
     signer = GuardedSigner(KEYS[me], CHAIN, store if store is not None else MemoryStore())
     return cls(CHAIN, VS, signer, lambda h: value(f"from-{me}-at-{h}"), valid, TIMEOUTS)
 
