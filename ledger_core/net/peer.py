@@ -26,8 +26,13 @@ Interface (``transport.Transport`` creates peers; the node mostly uses the trans
   keeps its connection alive.
 - ``await close(reason)`` / ``await wait_closed() -> reason``.
 
+Rate limit: a receiver closes a peer that sends more than ``msgs_per_s``/``bytes_per_s``
+(beyond the ``msg_burst``/``byte_burst`` allowance) with ``rate_limited``. Every node paces its
+own writer at 90% of the same figures, so only a peer that floods on purpose (or runs a
+different config) trips it; a fast local producer is slowed down through the send queue.
+
 Closing rules: any ``ProtocolError`` (bad frame, failed decryption, non-canonical JSON, unknown
-type), more than ``msgs_per_s``/``bytes_per_s`` sustained from the peer (``rate_limited``), no
+type), exceeding the rate limit (``rate_limited``), no
 complete frame for ``idle_timeout`` seconds (``idle_timeout``), EOF or a socket error closes this
 connection only and logs the reason. Pings go out every ``ping_interval`` seconds.
 """
@@ -56,6 +61,7 @@ log = logging.getLogger("ledger_core.net")
 
 T_MSG, T_PING, T_PONG = 0, 1, 2
 _PING_BYTES = 8
+_PACE = 0.9
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,8 @@ class PeerConfig:
     idle_timeout: float = 30.0
     ping_interval: float = 10.0
     send_queue: int = 1024
-    msgs_per_s: float = 5000.0
-    msg_burst: float = 10000.0
+    msgs_per_s: float = 20000.0
+    msg_burst: float = 40000.0
     bytes_per_s: float = 64 * 1024 * 1024
     byte_burst: float = 128 * 1024 * 1024
     read_chunk: int = 256 * 1024
@@ -190,6 +196,10 @@ class Peer:
         self._ping: tuple[bytes, float] | None = None
         self._msg_bucket = TokenBucket(config.msgs_per_s, config.msg_burst, now)
         self._byte_bucket = TokenBucket(config.bytes_per_s, config.byte_burst, now)
+        # Honest senders pace themselves below the limit every node enforces (same config).
+        p = _PACE
+        self._pace_msgs = TokenBucket(config.msgs_per_s * p, config.msg_burst * p, now)
+        self._pace_bytes = TokenBucket(config.bytes_per_s * p, config.byte_burst * p, now)
         self._connected_at = time.time()
         self.frames_in = 0
         self._stats = {"msgs_in": 0, "msgs_out": 0, "bytes_in": 0, "bytes_out": 0, "dropped": 0}
@@ -351,18 +361,33 @@ class Peer:
         try:
             while True:
                 batch = await self._queue.get_batch()
+                now = self._loop.time()
                 for payload in batch:
+                    wait = max(
+                        self._pace_msgs.reserve(now),
+                        self._pace_bytes.reserve(now, len(payload) + TAG_BYTES),
+                    )
+                    if wait > 0:
+                        # Write what the bucket allowed, then wait a little longer than needed
+                        # so the next frames go out as a chunk rather than one per sleep.
+                        await self._flush()
+                        await asyncio.sleep(max(wait, 0.005))
+                        now = self._loop.time()
                     self._channel.send(payload)
                     if payload[0] == T_MSG:
                         self._stats["msgs_out"] += 1
-                data = self._channel.data_to_send()
-                self._stats["bytes_out"] += len(data)
-                self._writer.write(data)
-                await self._writer.drain()
+                await self._flush()
         except asyncio.CancelledError:
             return
         except (ConnectionError, OSError, ProtocolError) as exc:
             await self.close(f"write_error: {exc.__class__.__name__}")
+
+    async def _flush(self) -> None:
+        data = self._channel.data_to_send()
+        if data:
+            self._stats["bytes_out"] += len(data)
+            self._writer.write(data)
+            await self._writer.drain()
 
     async def _keepalive_loop(self) -> None:
         cfg = self.config

@@ -47,3 +47,12 @@ def test_backoff_grows_with_jitter_up_to_the_cap_and_resets() -> None:
         assert b.next_delay() <= 8.0
     with pytest.raises(ValueError):
         Backoff(base=2, cap=1)
+
+
+def test_reserve_returns_the_wait_and_goes_into_debt() -> None:
+    b = TokenBucket(rate=10, burst=2, now=0.0)
+    assert b.reserve(0.0) == 0.0 and b.reserve(0.0) == 0.0
+    assert b.reserve(0.0) == pytest.approx(0.1)
+    assert b.reserve(0.0) == pytest.approx(0.2)
+    assert not b.allow(0.25)
+    assert b.reserve(1.0) == 0.0

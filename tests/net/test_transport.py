@@ -361,3 +361,26 @@ def test_config_is_checked() -> None:
         PeerConfig(ping_interval=5, idle_timeout=5)
     with pytest.raises(ValueError):
         PeerConfig(send_queue=0)
+
+
+def test_an_honest_fast_sender_paces_itself_below_the_rate_limit() -> None:
+    async def main() -> None:
+        config = PeerConfig(
+            handshake_timeout=1, idle_timeout=5, ping_interval=1, msgs_per_s=500, msg_burst=50
+        )
+        a, b = await Node(A, ALL, config).start(), await Node(B, ALL, config).start()
+        try:
+            peer = await a.transport.connect(*b.addr)
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            for i in range(300):
+                await peer.send({"i": i})
+            got = [(await b.recv())[1]["i"] for _ in range(300)]
+            assert got == list(range(300))
+            assert loop.time() - t0 >= (300 - 50) / 500  # it really was paced
+            assert b.reasons() == [] and A.key_id in b.transport.peers
+        finally:
+            await a.transport.close()
+            await b.transport.close()
+
+    run(main())
