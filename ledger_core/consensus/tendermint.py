@@ -1,42 +1,58 @@
 """Tendermint consensus (Buchman, Kwon, Milosevic 2018, "The latest gossip on BFT
 consensus", Algorithm 1) as a pure, deterministic state machine: no I/O, no clock, no
-randomness. Rule numbers in comments are the line numbers of Algorithm 1.
+randomness. Rule numbers in comments are the line numbers of Algorithm 1. Equal weights,
+n = 3f+1, quorum floor(2n/3)+1, round skip on f+1 = floor(n/3)+1 senders, round-robin
+proposer `validators[(height + round) % n]`, timeouts base + round * delta per step.
 
 Driving it (from asyncio, the simulator or a test)
 --------------------------------------------------
-    sm = Tendermint(chain_id, ValidatorSet(public_keys), signer, get_value, valid)
-    outputs = sm.start_height(h)              # h = last committed height + 1
-    outputs = sm.on_message(decode_message(frame, chain_id))   # or sm.on_bytes(frame)
-    outputs = sm.on_timeout(t)                # t: a ScheduleTimeout it asked for earlier
+    signer = GuardedSigner.open(data_dir / "signer_state.json", node_key, chain_id)  # or None: full node
+    sm = Tendermint(chain_id, ValidatorSet(public_keys), signer, get_value, valid, TimeoutConfig())
+    outputs = sm.start_height(h)             # h = last committed height + 1
+    outputs = sm.on_bytes(frame)             # = sm.on_message(decode_message(frame, chain_id))
+    outputs = sm.on_timeout(t)               # t: a ScheduleTimeout it asked for earlier
 
-Every call returns a list of outputs, to be carried out in order:
+The machine is not thread-safe: call it from one task (the node's consensus loop). Every
+call returns a list of outputs, to be carried out in order:
 
-* `Broadcast(message)`: send `message.encode()` to every peer. The state machine has
-  already counted its own message; do not feed it back.
+* `Broadcast(message)`: send `message.encode()` to every peer. The machine has already
+  counted its own message; do not feed it back.
 * `ScheduleTimeout(height, round, step, delay_ms)`: after `delay_ms` call
-  `sm.on_timeout(t)` with that same object. Stale timeouts are ignored, so timers never
-  need cancelling (e.g. `loop.call_later(t.delay_ms / 1000, ...)` on the consensus loop).
+  `sm.on_timeout(t)` with that same object (`loop.call_later(t.delay_ms / 1000, ...)`).
+  Stale timeouts are ignored, so timers never need cancelling.
 * `Decide(height, round, value, proposal, commit)`: `value` is final. `commit` holds the
   signed precommits (at least a quorum) for `value.block_id` at `round`; each signature
   covers `signing_bytes(DOMAIN_VOTE, chain_id, {"type": "precommit", "height": H,
   "round": R, "block_id": B})`. The caller stores the block, carries the commit in the
-  next block, then calls `sm.start_height(height + 1, next_validators)`. Until then the
-  machine is in step "commit" and buffers messages for the next height.
+  next block, then calls `sm.start_height(height + 1, next_validators)` (a new
+  ValidatorSet where the set changes). Until then the machine is in step "commit" and
+  buffers messages of the next height.
 * `EvidenceFound(evidence)`: a validator signed two different messages for one
   height/round/step (`evidence.DoubleSign`, canonical JSON); keep and gossip it.
 
-`on_message` raises `MessageError` (with `.code`) for a message that must be dropped and
-that says something about the peer (wrong chain, unknown validator, bad signature, a
-proposal from a non-proposer); old heights and duplicates are silently ignored (`[]`).
-Callbacks: `get_value(height) -> Value` (called when this node proposes a new value) and
-`valid(value) -> bool` (must also check that `value.block_id` commits to
-`value.payload`, which the signatures do not cover). Both must be deterministic and must
-not re-enter the machine. For re-sending after loss, `gossip_messages()` lists this
-node's own messages of the current height and the proposals it knows.
+`on_message`/`on_bytes` raise `MessageError` (with a stable `.code`) for a message to drop
+that says something about the peer: garbage, too large, wrong chain id, unknown validator,
+bad signature, a proposal from a non-proposer. Old heights, duplicates and far-future
+rounds beyond a small per-sender window are ignored silently (`[]`).
 
-Before any proposal or vote is signed the `signer` (signer_state.GuardedSigner) persists
-height/round/step and the lock; after a restart `start_height` resumes at the round and
-lock it finds there and the signer refuses to sign anything that would equivocate.
+Callbacks: `get_value(height) -> Value` (this node proposes a new value) and
+`valid(value) -> bool` (the block rules; it must also check that `value.block_id` commits
+to `value.payload`, which signatures do not cover). Both must be deterministic and must not
+call back into the machine; an exception from `valid` counts as "not valid".
+
+Gossip. Algorithm 1 assumes that what one correct node receives, every correct node
+eventually receives. When height and round have not moved for a while (the simulator uses
+one second), re-send `gossip_messages()`: the proposals of the height with the prevotes
+that justify their valid round, all votes of the current and the previous round, this
+node's own votes, and the commit once decided. A peer that sends messages of a lower
+height is behind: send it the stored proposal and commit of that height (or let block
+sync do so); `sm.height`, `sm.round`, `sm.step` and `status()` say where this node is.
+
+Crashes. Before any proposal or vote is signed, the signer (signer_state.GuardedSigner)
+persists height/round/step, the votes of the height and the lock with its payload and
+proof of lock. After a restart `start_height` resumes at the round and lock found there,
+re-sends what was signed before the crash, and the signer refuses anything that would
+equivocate (re-sending the earlier message instead).
 """
 
 from __future__ import annotations
