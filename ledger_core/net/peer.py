@@ -16,7 +16,8 @@ Interface (``transport.Transport`` creates peers; the node mostly uses the trans
   ``on_message(peer, message)`` may be a plain function or return an awaitable (awaited before
   the next frame is read: back-pressure on that peer). ``on_close(peer, reason)`` runs once.
 - ``Peer.key_id`` (authenticated), ``address``, ``outbound``, ``rtt`` (seconds, last ping/pong,
-  or None), ``frames_in``, ``info()`` (a ``PeerInfo`` snapshot for the GUI), ``closed``, ``close_reason``.
+  or None), ``frames_in``, ``info()`` (a ``PeerInfo`` snapshot for the GUI), ``closed``,
+  ``close_reason``.
 - Sending. Each peer has a bounded queue (``config.send_queue`` messages):
   ``try_send(message) -> bool`` never waits and drops the message when the queue is full
   (counted in ``info().dropped``): use it for gossip, which is re-sent anyway;
@@ -32,9 +33,10 @@ own writer at 90% of the same figures, so only a peer that floods on purpose (or
 different config) trips it; a fast local producer is slowed down through the send queue.
 
 Closing rules: any ``ProtocolError`` (bad frame, failed decryption, non-canonical JSON, unknown
-type), exceeding the rate limit (``rate_limited``), no
-complete frame for ``idle_timeout`` seconds (``idle_timeout``), EOF or a socket error closes this
-connection only and logs the reason. Pings go out every ``ping_interval`` seconds.
+type), exceeding the rate limit (``rate_limited``), no complete frame for ``idle_timeout``
+seconds (``idle_timeout``: a half-sent frame does not count), EOF or a socket error closes this
+connection only and logs the reason. Pings go out every ``ping_interval`` seconds; a handler
+that blocks the reader longer than ``idle_timeout`` also gets the peer closed.
 """
 
 from __future__ import annotations

@@ -213,6 +213,9 @@ class Transport:
     async def _register(self, peer: Peer) -> None:
         if peer.closed:
             return
+        if self._closing:
+            await peer.close("shutdown")
+            return
         self._all_peers.add(peer)
         existing = self.peers.get(peer.key_id)
         if existing is not None and not existing.closed:

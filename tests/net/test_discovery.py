@@ -9,7 +9,7 @@ from zeroconf import IPVersion
 
 from ledger_core.discovery import Announcement, Discovery, parse_txt
 
-from .netutil import keys, until
+from .netutil import Node, keys, until
 
 LOOPBACK = {"interfaces": ["127.0.0.1"], "ip_version": IPVersion.V4Only}
 CHAIN_1 = "ab" * 32
@@ -88,3 +88,34 @@ def test_txt_records_are_checked(props, ok) -> None:
 def test_bad_ids_are_refused() -> None:
     with pytest.raises(ValueError):
         Discovery("not hex", keys(1).key_id, 1, on_found=print, **LOOPBACK)
+
+
+def test_discovered_peers_get_connected() -> None:
+    """The wiring the node uses: on_found -> Transport.add_peer with the announced key id."""
+
+    async def main() -> None:
+        ka, kb = keys(1), keys(2)
+        allowed = {ka.key_id, kb.key_id}
+        na, nb = await Node(ka, allowed).start(), await Node(kb, allowed).start()
+        chain = CHAIN_1
+
+        def wire(node: Node):
+            return lambda ann: node.transport.add_peer(*ann.addresses[0], ann.key_id)
+
+        da = Discovery(chain, ka.key_id, na.addr[1], on_found=wire(na), **LOOPBACK)
+        db = Discovery(chain, kb.key_id, nb.addr[1], on_found=wire(nb), **LOOPBACK)
+        await asyncio.gather(da.start(), db.start())
+        try:
+            await until(
+                lambda: kb.key_id in na.transport.peers and ka.key_id in nb.transport.peers,
+                10,
+                "the discovered peers to connect",
+            )
+            assert na.transport.broadcast({"hello": 1}) == 1
+            assert await nb.recv() == (ka.key_id, {"hello": 1})
+        finally:
+            await asyncio.gather(da.close(), db.close())
+            await na.transport.close()
+            await nb.transport.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
