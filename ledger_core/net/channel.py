@@ -5,7 +5,9 @@ Interface (one object per connection, driven by any I/O adapter, see ``peer.py``
   max_frame=DEFAULT_MAX_FRAME)``: an initiator queues its hello at construction.
 - ``receive_data(data) -> list[bytes]``: feed bytes read from the socket; returns the decrypted
   plaintexts of the transport frames they complete. Raises ``ProtocolError`` (reason ``code``) on
-  any bad input; the channel is then dead and every later call raises again.
+  any bad input; the channel is then dead and every later call raises again. The pair
+  ``push(data)`` / ``next_message() -> bytes | None`` does the same one frame at a time, so the
+  good frames before a bad one can be handled before the error.
 - ``send(plaintext)``: encrypts one frame (only once ``established``); raises ``ValueError`` when
   the plaintext is above ``max_plaintext``.
 - ``data_to_send() -> bytes``: everything queued for the socket since the last call.
@@ -92,31 +94,41 @@ class SecureChannel:
         self._out += encode_frame(self._session.send.encrypt(plaintext), self.max_frame)
 
     def receive_data(self, data: bytes) -> list[bytes]:
+        self.push(data)
+        out: list[bytes] = []
+        while (plaintext := self.next_message()) is not None:
+            out.append(plaintext)
+        return out
+
+    def push(self, data: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._decoder.push(data)
+
+    def next_message(self) -> bytes | None:
         if self._error is not None:
             raise self._error
         try:
-            return self._receive(data)
+            return self._next()
         except ProtocolError as exc:
             self._error = exc
             raise
 
-    def _receive(self, data: bytes) -> list[bytes]:
+    def _next(self) -> bytes | None:
         dec = self._decoder
-        dec.push(data)
-        out: list[bytes] = []
         while self._session is None:
             body = dec.next_frame()
             if body is None:
-                return out
+                return None
             reply = self._hs.receive(body)
             if reply is not None:
                 self._out += encode_frame(reply)
             if self._hs.result is not None:
                 self._session = self._hs.result
                 dec.max_frame = self.max_frame
-        recv = self._session.recv
-        while (body := dec.next_frame()) is not None:
-            if len(body) < TAG_BYTES:
-                raise ProtocolError("bad_message", "transport frame shorter than its tag")
-            out.append(recv.decrypt(body))
-        return out
+        body = dec.next_frame()
+        if body is None:
+            return None
+        if len(body) < TAG_BYTES:
+            raise ProtocolError("bad_message", "transport frame shorter than its tag")
+        return self._session.recv.decrypt(body)

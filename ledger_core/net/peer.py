@@ -316,7 +316,8 @@ class Peer:
                 data = await self._reader.read(self.config.read_chunk)
                 if not data:
                     break
-                for plaintext in self._channel.receive_data(data):
+                self._channel.push(data)
+                while (plaintext := self._channel.next_message()) is not None:
                     await self._handle(plaintext)
         except ProtocolError as exc:
             reason = exc.code

@@ -210,3 +210,44 @@ def test_handshake_frames_are_small() -> None:
     with pytest.raises(ProtocolError) as info:
         r.receive_data((10_000).to_bytes(4, "big"))
     assert info.value.code == "oversized"
+
+
+def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    out, last = [], 0
+    for p in points + [len(data)]:
+        out.append(data[last:p])
+        last = p
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    msgs=st.lists(st.binary(max_size=300), max_size=6),
+    cuts=st.lists(st.integers(0, 5000), max_size=10),
+)
+def test_any_split_of_the_stream_gives_the_same_result(msgs: list[bytes], cuts: list[int]):
+    # The initiator's msg3 and its first frames reach the responder in arbitrary pieces.
+    i, r = pair()
+    r.receive_data(i.data_to_send())
+    i.receive_data(r.data_to_send())
+    for m in msgs:
+        i.send(m)
+    got: list[bytes] = []
+    for chunk in _chunks(i.data_to_send(), cuts):
+        got += r.receive_data(chunk)
+    assert got == msgs and r.established and r.pending == 0
+
+
+def test_good_frames_before_a_bad_one_are_still_delivered_one_by_one() -> None:
+    i, r = established()
+    i.send(b"one")
+    i.send(b"two")
+    data = i.data_to_send()
+    r.push(data + data[: len(data) // 2])  # then a replay of the first frame
+    assert r.next_message() == b"one"
+    assert r.next_message() == b"two"
+    with pytest.raises(ProtocolError):
+        r.next_message()
+    with pytest.raises(ProtocolError):
+        r.push(b"")

@@ -157,6 +157,7 @@ def test_garbage_connections_close_and_the_good_one_goes_on() -> None:
     [
         ("oversized", "oversized"),
         ("tampered", "decrypt_failed"),
+        ("replayed", "decrypt_failed"),
         ("not_canonical", "bad_message:not_canonical"),
         ("float", "bad_message:float"),
         ("unknown_type", "unknown_type"),
@@ -178,6 +179,10 @@ def test_bad_frames_from_an_authenticated_peer_close_only_that_peer(attack: str,
                 frame = bytearray(ch.data_to_send())
                 frame[-1] ^= 0x40
                 writer.write(bytes(frame))
+            elif attack == "replayed":
+                ch.send(bytes([T_MSG]) + canonical({"pay": 1}))
+                frame = ch.data_to_send()
+                writer.write(frame + frame)
             elif attack == "not_canonical":
                 ch.send(bytes([T_MSG]) + b'{"b": 1, "a": 2}')
                 writer.write(ch.data_to_send())
@@ -192,6 +197,9 @@ def test_bad_frames_from_an_authenticated_peer_close_only_that_peer(attack: str,
                 writer.write(ch.data_to_send()[:10])
             assert await closes_within(reader, FAST.idle_timeout + 1.5)
             await until(lambda: reason in a.reasons(), what=f"close reason {reason}")
+            if attack == "replayed":  # the original was delivered, its replay was not
+                assert await a.recv() == (C.key_id, {"pay": 1})
+            assert a.inbox.empty()
             assert list(a.transport.peers) == [B.key_id]
             await _still_working(a, b, 0)
             writer.close()
