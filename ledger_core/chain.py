@@ -81,7 +81,9 @@ class Chain:
             state, writes = LedgerState.from_genesis(genesis)
             store.init_genesis(state, writes)
         elif state.chain_id != genesis.chain_id:
-            raise StoreError(f"the database holds chain {state.chain_id[:16]}, not {genesis.chain_id[:16]}")
+            raise StoreError(
+                f"the database holds chain {state.chain_id[:16]}, not {genesis.chain_id[:16]}"
+            )
         self.state = state
         head = store.block(state.height) if state.height else None
         self.last_commit: dict[str, Any] | None = head["commit"] if head else None
@@ -98,30 +100,43 @@ class Chain:
 
     def admit(self, tx: Tx, pending_nonce: int | None = None) -> None:
         """All checks for entry into the mempool (signature verified once, then cached)."""
-        max_bytes = self.state.param("max_tx_bytes")
-        if len(tx.raw) > max_bytes:
-            raise TxError("too_large", f"transaction has {len(tx.raw)} bytes, the limit is {max_bytes}")
         self.state.admit(tx, pending_nonce, self.cache)
 
-    def propose(self, candidates: list[Tx], proposer: str, time_ms: int) -> tuple[Block, BlockResult]:
+    def propose(
+        self, candidates: list[Tx], proposer: str, time_ms: int
+    ) -> tuple[Block, BlockResult]:
         """Execute candidates for the next height (invalid ones dropped) and build the block."""
         h = self.state.height + 1
         time_ms = max(time_ms, self.state.last_time + 1)
         candidates = candidates[: self.state.param("max_block_txs")]
         result = self.state.execute(candidates, h, time_ms, self.cache)
         header = blk.make_header(
-            self.chain_id, h, time_ms, self.state.last_block_id, [x.hash for x in result.accepted],
-            result.app_hash, result.validators_hash, proposer, self.last_commit,
+            self.chain_id,
+            h,
+            time_ms,
+            self.state.last_block_id,
+            [x.hash for x in result.accepted],
+            result.app_hash,
+            result.validators_hash,
+            proposer,
+            self.last_commit,
         )
         return Block(header, result.accepted, self.last_commit), result
 
     def check_block(self, block: Block) -> BlockResult:
         """Validate a block proposed by another validator (for consensus); raises BlockError."""
         return replay_block(
-            self.state, block.header, block.txs, block.last_commit, self._prev_validators, self.cache
+            self.state,
+            block.header,
+            block.txs,
+            block.last_commit,
+            self._prev_validators,
+            self.cache,
         ).result
 
-    def persist(self, block: Block, commit: dict[str, Any], result: BlockResult) -> dict[str, bytes]:
+    def persist(
+        self, block: Block, commit: dict[str, Any], result: BlockResult
+    ) -> dict[str, bytes]:
         """Check the commit and write the block atomically (safe beside concurrent readers of
         the in-memory state); returns the signing validator set for `advance`."""
         signers = dict(self.state.validators())
@@ -129,7 +144,9 @@ class Chain:
         self.store.save_block(block, commit, result, signers)
         return signers
 
-    def advance(self, block: Block, commit: dict[str, Any], result: BlockResult, signers: dict[str, bytes]) -> None:
+    def advance(
+        self, block: Block, commit: dict[str, Any], result: BlockResult, signers: dict[str, bytes]
+    ) -> None:
         """Move the in-memory state to the persisted block."""
         self._prev_validators = signers
         self.state.apply(result, block.id)

@@ -40,6 +40,12 @@ def verify(public_raw: bytes, signature: bytes, message: bytes) -> bool:
     return True
 
 
+def verified_hashes(jobs: list[tuple[str, bytes, bytes, bytes]]) -> list[str]:
+    """The ids of the (id, public key, signature, message) jobs whose signature verifies
+    (run in worker processes by chain verification)."""
+    return [h for h, pub, sig, msg in jobs if verify(pub, sig, msg)]
+
+
 class VerifiedCache:
     """Hashes of items whose signatures already verified, bounded, oldest evicted first."""
 

@@ -125,7 +125,9 @@ class LedgerState:
         """The state at height 0 and the writes that create it."""
         view = View({t: {} for t in TABLES})
         for o in g.body["organisations"]:
-            view.put("org", o["id"], {**o, "roles": sorted(o["roles"]), "status": "active", "since": 0})
+            view.put(
+                "org", o["id"], {**o, "roles": sorted(o["roles"]), "status": "active", "since": 0}
+            )
         for p in g.body["participants"]:
             view.put("participant", p["key_id"], _participant_record(p, p["org"], 0))
         for v in g.body["validators"]:
@@ -150,7 +152,8 @@ class LedgerState:
         """The validator set that signs the next height: key id -> raw public key."""
         if self._validators is None:
             self._validators = {
-                k: bytes.fromhex(r["public_key"]) for k, r in sorted(self.tables["validator"].items())
+                k: bytes.fromhex(r["public_key"])
+                for k, r in sorted(self.tables["validator"].items())
             }
         return self._validators
 
@@ -175,7 +178,11 @@ class LedgerState:
         self._apply_tx(view, tx, self.height + 1, cache)
 
     def execute(
-        self, txs: Iterable[Tx], height: int, time_ms: int, cache: VerifiedCache | None = None,
+        self,
+        txs: Iterable[Tx],
+        height: int,
+        time_ms: int,
+        cache: VerifiedCache | None = None,
         drop_invalid: bool = True,
     ) -> BlockResult:
         """Apply txs for block `height` on a view; invalid ones are dropped (or raise, when
@@ -197,8 +204,13 @@ class LedgerState:
             accepted.append(tx)
         self._end_block(view, height)
         return BlockResult(
-            height, time_ms, accepted, rejected, view.writes,
-            app_hash_of(self.app_hash, height, view.writes), vhash,
+            height,
+            time_ms,
+            accepted,
+            rejected,
+            view.writes,
+            app_hash_of(self.app_hash, height, view.writes),
+            vhash,
         )
 
     def apply(self, result: BlockResult, block_id: str) -> None:
@@ -210,11 +222,20 @@ class LedgerState:
         self.last_time = result.time
 
     def _apply_tx(self, view: View, tx: Tx, height: int, cache: VerifiedCache | None) -> None:
+        max_bytes = view.get("param", "max_tx_bytes")["value"]  # genesis writes every parameter
+        if len(tx.raw) > max_bytes:
+            raise TxError(
+                "too_large", f"transaction has {len(tx.raw)} bytes, the limit is {max_bytes}"
+            )
         if tx.chain_id != self.chain_id:
-            raise TxError("wrong_chain", f"transaction is for chain {tx.chain_id[:16]}, not this one")
+            raise TxError(
+                "wrong_chain", f"transaction is for chain {tx.chain_id[:16]}, not this one"
+            )
         sender = view.get("participant", tx.sender)
         if sender is None:
-            raise TxError("unknown_sender", f"sender {tx.sender[:16]} is not a registered participant")
+            raise TxError(
+                "unknown_sender", f"sender {tx.sender[:16]} is not a registered participant"
+            )
         if sender["status"] != "active":
             raise TxError("revoked_sender", f"sender {tx.sender[:16]} is {sender['status']}")
         rec = view.get("nonce", tx.sender)
@@ -226,14 +247,20 @@ class LedgerState:
             )
         org = view.get("org", sender["org"])
         if org is None or org["status"] != "active":
-            raise TxError("revoked_sender", f"the sender's organisation {sender['org']!r} is not active")
+            raise TxError(
+                "revoked_sender", f"the sender's organisation {sender['org']!r} is not active"
+            )
         ttype = tx.tx_type
         if ttype.validator and view.get("validator", tx.sender) is None:
             raise TxError("role_not_allowed", f"{tx.type} needs a current validator as sender")
         if ttype.kinds and sender["kind"] not in ttype.kinds:
-            raise TxError("role_not_allowed", f"{tx.type} needs a sender of kind {'/'.join(ttype.kinds)}")
+            raise TxError(
+                "role_not_allowed", f"{tx.type} needs a sender of kind {'/'.join(ttype.kinds)}"
+            )
         if ttype.roles and not set(ttype.roles) & set(sender["roles"]):
-            raise TxError("role_not_allowed", f"{tx.type} needs one of the roles {', '.join(ttype.roles)}")
+            raise TxError(
+                "role_not_allowed", f"{tx.type} needs one of the roles {', '.join(ttype.roles)}"
+            )
         check_signature(tx, bytes.fromhex(sender["public_key"]), cache)
         effect = _EFFECTS.get(tx.type)
         if effect is not None:
@@ -293,14 +320,21 @@ def _check_action(view: View, action: dict[str, Any]) -> None:
                 raise TxError("bad_payload", f"key {p['key_id'][:16]} appears twice")
             seen.add(p["key_id"])
             if not set(p["roles"]) <= set(org["roles"]) or "validator" in p["roles"]:
-                raise TxError("role_not_allowed", f"participant {p['name']!r}: roles exceed the organisation's")
+                raise TxError(
+                    "role_not_allowed",
+                    f"participant {p['name']!r}: roles exceed the organisation's",
+                )
     elif a == "add_validator":
         p = view.get("participant", action["key_id"])
         if p is None or p["status"] != "active" or p["kind"] != "node":
-            raise TxError("unknown_participant", "a new validator must be an active registered node")
+            raise TxError(
+                "unknown_participant", "a new validator must be an active registered node"
+            )
         org = view.get("org", p["org"])
         if "validator" not in org["roles"]:
-            raise TxError("role_not_allowed", f"organisation {p['org']!r} does not hold the validator role")
+            raise TxError(
+                "role_not_allowed", f"organisation {p['org']!r} does not hold the validator role"
+            )
         if view.get("validator", action["key_id"]) is not None:
             raise TxError("already_validator", "that node is already a validator")
     elif a == "remove_validator":
@@ -313,7 +347,9 @@ def _check_action(view: View, action: dict[str, Any]) -> None:
         if bounds is None:
             raise TxError("bad_payload", f"unknown parameter {action['name']!r}")
         if not bounds[1] <= action["value"] <= bounds[2]:
-            raise TxError("bad_payload", f"{action['name']} must be between {bounds[1]} and {bounds[2]}")
+            raise TxError(
+                "bad_payload", f"{action['name']} must be between {bounds[1]} and {bounds[2]}"
+            )
 
 
 def _enact(view: View, action: dict[str, Any], height: int) -> None:
@@ -321,17 +357,25 @@ def _enact(view: View, action: dict[str, Any], height: int) -> None:
     a = action["action"]
     if a == "add_org":
         org = action["org"]
-        view.put("org", org["id"], {**org, "roles": sorted(org["roles"]), "status": "active", "since": height})
+        view.put(
+            "org",
+            org["id"],
+            {**org, "roles": sorted(org["roles"]), "status": "active", "since": height},
+        )
         for p in action["participants"]:
             view.put("participant", p["key_id"], _participant_record(p, org["id"], height))
     elif a == "add_validator":
         p = view.get("participant", action["key_id"])
         view.put("validator", p["key_id"], {"public_key": p["public_key"], "since": height + 1})
-        view.put("participant", p["key_id"], {**p, "roles": sorted(set(p["roles"]) | {"validator"})})
+        view.put(
+            "participant", p["key_id"], {**p, "roles": sorted(set(p["roles"]) | {"validator"})}
+        )
     elif a == "remove_validator":
         view.delete("validator", action["key_id"])
         p = view.get("participant", action["key_id"])
-        view.put("participant", p["key_id"], {**p, "roles": sorted(set(p["roles"]) - {"validator"})})
+        view.put(
+            "participant", p["key_id"], {**p, "roles": sorted(set(p["roles"]) - {"validator"})}
+        )
     elif a == "set_param":
         view.put("param", action["name"], {"value": action["value"]})
 
@@ -377,7 +421,9 @@ def _register(ctx: TxContext) -> None:
     _key_unused(ctx.view, p["key_id"])
     org = ctx.view.get("org", ctx.sender["org"])
     if "validator" in p["roles"]:
-        raise TxError("role_not_allowed", "the validator role is granted only by a quorum (member.propose)")
+        raise TxError(
+            "role_not_allowed", "the validator role is granted only by a quorum (member.propose)"
+        )
     if not set(p["roles"]) <= set(org["roles"]):
         raise TxError("role_not_allowed", "the new participant's roles exceed its organisation's")
     ctx.view.put("participant", p["key_id"], _participant_record(p, org["id"], ctx.height))
@@ -393,10 +439,18 @@ def _revoke(ctx: TxContext) -> None:
     if p["status"] != "active":
         raise TxError("already_revoked", f"participant {kid[:16]} is already {p['status']}")
     if ctx.view.get("validator", kid) is not None:
-        raise TxError("validator_change_needs_quorum", "remove a validator with member.propose first")
+        raise TxError(
+            "validator_change_needs_quorum", "remove a validator with member.propose first"
+        )
     ctx.view.put(
-        "participant", kid,
-        {**p, "status": "revoked", "revoked_height": ctx.height, "reason": ctx.tx.payload["reason"]},
+        "participant",
+        kid,
+        {
+            **p,
+            "status": "revoked",
+            "revoked_height": ctx.height,
+            "reason": ctx.tx.payload["reason"],
+        },
     )
 
 
@@ -405,26 +459,38 @@ def _rotate(ctx: TxContext) -> None:
     new_id = key_id(pub)
     _key_unused(ctx.view, new_id)
     if ctx.view.get("validator", ctx.tx.sender) is not None:
-        raise TxError("validator_change_needs_quorum", "a validator key changes through member.propose")
+        raise TxError(
+            "validator_change_needs_quorum", "a validator key changes through member.propose"
+        )
     msg = signing_bytes(DOMAIN_TX, ctx.chain_id, rotation_proof_body(ctx.tx.sender, new_id))
     if not verify(pub, bytes.fromhex(ctx.tx.payload["proof"]), msg):
         raise TxError("bad_key_proof", "the new key did not sign the rotation")
     old = ctx.sender
     ctx.view.put(
-        "participant", old["key_id"],
+        "participant",
+        old["key_id"],
         {**old, "status": "rotated", "revoked_height": ctx.height, "replaced_by": new_id},
     )
     ctx.view.put(
-        "participant", new_id,
-        {**old, "key_id": new_id, "public_key": pub.hex(), "status": "active", "since": ctx.height,
-         "replaces": old["key_id"]},
+        "participant",
+        new_id,
+        {
+            **old,
+            "key_id": new_id,
+            "public_key": pub.hex(),
+            "status": "active",
+            "since": ctx.height,
+            "replaces": old["key_id"],
+        },
     )
 
 
 def _cert_issue_permission(ctx: TxContext) -> None:
     kind = ctx.tx.payload["cert"]["kind"]
     if CERT_KIND_ROLE[kind] not in ctx.sender["roles"]:
-        raise TxError("role_not_allowed", f"a {kind} certificate needs the {CERT_KIND_ROLE[kind]} role")
+        raise TxError(
+            "role_not_allowed", f"a {kind} certificate needs the {CERT_KIND_ROLE[kind]} role"
+        )
 
 
 def _no_self_rating(ctx: TxContext) -> None:
@@ -432,7 +498,10 @@ def _no_self_rating(ctx: TxContext) -> None:
     if (p["subject_kind"] == "participant" and p["subject"] == ctx.tx.sender) or (
         p["subject_kind"] == "org" and p["subject"] == ctx.sender["org"]
     ):
-        raise TxError("self_rating", "no self-ratings: a participant rates neither itself nor its organisation")
+        raise TxError(
+            "self_rating",
+            "no self-ratings: a participant rates neither itself nor its organisation",
+        )
 
 
 for _t, _fn in (

@@ -24,9 +24,12 @@ def chain_cmd() -> None:
 @click.option("--db", "db_url", default=None, help=db_help)
 @click.option("--genesis", "genesis_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Genesis file to trust (default: <data-dir>/genesis.json).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes that check signatures ahead of the replay (1: all in line). "
+                   "More pays off only where idle cores exist.")
 @json_option
 @data_dir_option
-def verify_cmd(db_url, genesis_file, as_json, data_dir) -> None:
+def verify_cmd(db_url, genesis_file, workers, as_json, data_dir) -> None:
     """Hashes, Merkle roots, every signature, commit quorums and a full state replay.
 
     Exit 1 with the height and reason of the first problem.
@@ -44,9 +47,10 @@ def verify_cmd(db_url, genesis_file, as_json, data_dir) -> None:
             with Progress("verifying", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                           transient=True) as bar:
                 job = bar.add_task("blocks", total=store.height())
-                report = verify_chain(genesis, store, lambda h, top: bar.update(job, completed=h, total=top))
+                report = verify_chain(genesis, store, lambda h, top: bar.update(job, completed=h, total=top),
+                                      workers=workers)
         else:
-            report = verify_chain(genesis, store)
+            report = verify_chain(genesis, store, workers=workers)
     finally:
         engine.dispose()
     if as_json:

@@ -127,3 +127,44 @@ def test_missing_block_and_reordered_txs(fresh_copy):
         conn.execute(sa.delete(t.blocks).where(t.blocks.c.height == 2))
     rep = verify_chain(c.genesis, LedgerStore(engine))
     assert not rep.ok and rep.height == 2 and rep.code == "missing_block"
+
+
+@pytest.mark.parametrize("what", ["tx", "commit"])
+def test_parallel_signature_checks_same_verdicts(fresh_copy, monkeypatch, what):
+    import ledger_core.verify as v
+
+    c, engine = fresh_copy
+    monkeypatch.setattr(v, "CHUNK_TXS", 5)  # several chunks even on this small chain
+    store = LedgerStore(engine)
+    serial, parallel = verify_chain(c.genesis, store), verify_chain(c.genesis, store, workers=2)
+    assert parallel.ok and (parallel.app_hash, parallel.transactions) == (serial.app_hash, serial.transactions)
+    table, column, where, _step = CASES[what]
+    blob = bytearray(_blob(engine, table, column, where))
+    pos = blob.index(b'"signature":"') + 30  # one hex digit inside a signature
+    blob[pos] = ord("0") if blob[pos] != ord("0") else ord("1")
+    _set(engine, table, column, where, bytes(blob))
+    rep = verify_chain(c.genesis, store, workers=2)
+    assert not rep.ok and rep.height == TARGET
+    assert (rep.code, rep.reason) == (verify_chain(c.genesis, store).code, verify_chain(c.genesis, store).reason)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_badly_signed_tx_in_a_consistent_block_is_found(tmp_path, monkeypatch, workers):
+    """A proposer that skipped a signature check (poisoned cache) cannot sneak a forged tx past
+    chain verify, even though hashes, Merkle root and app_hash are all consistent."""
+    import ledger_core.verify as v
+    from ledger_core import tx as txm
+
+    monkeypatch.setattr(v, "CHUNK_TXS", 2)
+    c = consortium(2)
+    engine = make_engine(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    chain = Chain(LedgerStore(engine), c.genesis)
+    produce(chain, c.node, [report(c.devices[0], c.chain_id, 1)])
+    good = report(c.devices[1], c.chain_id, 1)
+    forged = txm.from_obj({"body": good.body, "signature": "00" * 64})
+    chain.cache.add(forged.hash)
+    produce(chain, c.node, [report(c.devices[0], c.chain_id, 2), forged])
+    produce(chain, c.node, [])
+    rep = verify_chain(c.genesis, LedgerStore(engine), workers=workers)
+    assert not rep.ok and rep.height == 2 and rep.code == "invalid_tx" and "bad_signature" in rep.reason
+    engine.dispose()
