@@ -273,3 +273,16 @@ def test_fuzz_random_payloads(c, payload, tx_type):
     except Exception as exc:  # only the encoder may refuse non-canonical values before signing
         from ledger_core.encoding import EncodingError
         assert isinstance(exc, EncodingError)
+
+
+def test_size_limit_of_the_height_applies(c):
+    st_ = fresh(c)
+    big = txm.make(c.devices[0], c.chain_id, "monitor.report", 1,
+                   {"component": "c" * 100, "status": "ok", "about": None,
+                    "metrics": {f"m{i:02d}": i for i in range(32)}}, T0)
+    st_.admit(big, None, None)
+    st_.tables["param"]["max_tx_bytes"] = {"value": 1024}  # as after a set_param proposal
+    assert len(big.raw) > 1024
+    assert rejected(st_, big) == "too_large"
+    res = st_.execute([big], 1, T0 + 1)
+    assert not res.accepted and res.rejected[0][1].code == "too_large"
