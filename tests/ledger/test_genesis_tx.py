@@ -279,7 +279,7 @@ def test_size_limit_of_the_height_applies(c):
     st_ = fresh(c)
     big = txm.make(c.devices[0], c.chain_id, "monitor.report", 1,
                    {"component": "c" * 100, "status": "ok", "about": None,
-                    "metrics": {f"m{i:02d}": i for i in range(32)}}, T0)
+                    "metrics": {f"metric_{i:02d}": 10**15 + i for i in range(32)}}, T0)
     st_.admit(big, None, None)
     st_.tables["param"]["max_tx_bytes"] = {"value": 1024}  # as after a set_param proposal
     assert len(big.raw) > 1024
