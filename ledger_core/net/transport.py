@@ -1,15 +1,19 @@
 """asyncio TCP transport: listen, dial (with reconnect), keep one connection per peer key.
 
-Interface for the node (everything runs on the node's asyncio loop):
+Interface for the node (everything runs on the node's asyncio loop and is not thread-safe: a GUI
+thread goes through ``loop.call_soon_threadsafe`` / ``run_coroutine_threadsafe``):
 - ``Transport(keys, chain_id, is_authorized, *, on_message, on_peer_connected=None,
   on_peer_disconnected=None, config=PeerConfig(), backoff_base=0.5, backoff_cap=30.0,
-  rng=None, max_connections=64)``.
+  rng=None, max_connections=64, handshakes_per_s=50.0)``.
   ``on_message(key_id, message)`` gets each decoded canonical-JSON message with the
   authenticated sender's node key id (plain function, or returning an awaitable that is awaited:
   back-pressure on that peer). ``on_peer_connected(peer)`` / ``on_peer_disconnected(key_id,
-  reason)`` report changes (a replaced duplicate connection may report connected twice) (``peer.info()`` gives a GUI snapshot). ``is_authorized(key_id)`` is
-  asked on every handshake; call ``recheck_authorization()`` after a validator-set or
-  membership change to drop peers whose keys were revoked.
+  reason)`` report changes (a replaced duplicate connection may report connected twice;
+  ``peer.info()`` gives a GUI snapshot). ``is_authorized(key_id)`` is asked on every handshake;
+  call ``recheck_authorization()`` after a validator-set or membership change to drop peers
+  whose keys were revoked. Inbound connections beyond ``max_connections`` (all peers plus
+  handshakes in flight) or beyond ``handshakes_per_s`` (burst: twice that) are refused at once,
+  before any key exchange work.
 - ``await listen(host, port) -> (host, port)``: start the server (port 0 picks a free port).
 - ``add_peer(host, port, key_id=None)``: keep a connection to this address, redialling with
   exponential back-off and jitter whenever it drops (static ``--peer`` entries, discovered
@@ -19,7 +23,9 @@ Interface for the node (everything runs on the node's asyncio loop):
 - ``broadcast(message, exclude=()) -> int``: encodes once, queues on every peer without waiting
   (a peer whose queue is full drops it and counts the drop); returns how many peers took it.
 - ``try_send(key_id, message) -> bool`` (drop policy) and ``await send(key_id, message,
-  timeout=None)`` (waits for queue room; ``KeyError`` if not connected).
+  timeout=None)`` (waits for queue room; ``KeyError`` if not connected). Every send raises
+  ``ValueError`` for a message above ``config.max_message`` bytes and ``EncodingError`` for one
+  that is not canonical-JSON material.
 - ``disconnect(key_id, reason)``; ``await close()`` stops the server, the dial loops and every
   peer.
 
@@ -35,6 +41,7 @@ import contextlib
 import inspect
 import logging
 import random
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -45,6 +52,7 @@ from ledger_core.net.channel import SecureChannel
 from ledger_core.net.errors import ProtocolError
 from ledger_core.net.handshake import IsAuthorized
 from ledger_core.net.peer import Peer, PeerConfig, PeerInfo, PeerRefused, open_peer
+from ledger_core.net.ratelimit import TokenBucket
 
 log = logging.getLogger("ledger_core.net")
 
@@ -77,6 +85,7 @@ class Transport:
         backoff_cap: float = 30.0,
         rng: random.Random | None = None,
         max_connections: int = 64,
+        handshakes_per_s: float = 50.0,
     ) -> None:
         self.keys = keys
         self.chain_id = chain_id
@@ -88,6 +97,7 @@ class Transport:
         self._backoff = (backoff_base, backoff_cap)
         self._rng = rng or random.Random()
         self.max_connections = max_connections
+        self._accepts = TokenBucket(handshakes_per_s, 2 * handshakes_per_s, time.monotonic())
         self.peers: dict[str, Peer] = {}
         self._server: asyncio.Server | None = None
         self._dialers: dict[tuple[str, int], asyncio.Task[None]] = {}
@@ -119,6 +129,10 @@ class Transport:
         addr = writer.get_extra_info("peername")
         if self._closing or self._connection_count() >= self.max_connections:
             log.warning("refusing connection from %s: connection limit reached", addr)
+            writer.close()
+            return
+        if not self._accepts.allow(time.monotonic()):
+            log.warning("refusing connection from %s: too many handshakes", addr)
             writer.close()
             return
         task = asyncio.current_task()

@@ -28,6 +28,7 @@ class Node:
         config: PeerConfig = FAST,
         chain: str = CHAIN,
         backoff: tuple[float, float] = (0.05, 0.2),
+        **transport_options,
     ) -> None:
         self.keys = pair
         self.inbox: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
@@ -43,6 +44,7 @@ class Node:
             config=config,
             backoff_base=backoff[0],
             backoff_cap=backoff[1],
+            **transport_options,
         )
         self.addr: tuple[str, int] = ("127.0.0.1", 0)
 

@@ -392,3 +392,23 @@ def test_an_honest_fast_sender_paces_itself_below_the_rate_limit() -> None:
             await b.transport.close()
 
     run(main())
+
+
+def test_a_connection_storm_is_refused_before_any_key_exchange() -> None:
+    async def main() -> None:
+        a = await Node(A, ALL, handshakes_per_s=5.0).start()  # burst of 10
+        b = await Node(B, ALL).start()
+        try:
+            conns = [await asyncio.open_connection(*a.addr) for _ in range(30)]
+            quick = await asyncio.gather(*(closes_within(r, 0.3) for r, _ in conns))
+            assert 10 <= sum(quick) <= 20  # the 10 admitted ones wait for their handshake
+            for _, w in conns:
+                w.close()
+            await asyncio.sleep(0.3)  # tokens come back at 5 per second
+            await b.transport.connect(*a.addr)
+            await _still_working(a, b, 0)
+        finally:
+            await a.transport.close()
+            await b.transport.close()
+
+    run(main())
