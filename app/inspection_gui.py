@@ -6,8 +6,7 @@ from pathlib import Path
 
 from app import inspection_services as svc
 from app.paths import DataDir
-from inspection.engine import Inspector
-from inspection.model import LoadedModel
+from inspection.engine import InferenceEngine, Inspector
 from inspection.orders import Order, load_orders
 
 
@@ -18,7 +17,7 @@ class OperatorServices:
         self.dd = dd
         self.model_path = model_path
         self.device = device
-        self._loaded: LoadedModel | None = None
+        self._engine: InferenceEngine | None = None
 
     def orders(self) -> list[Order]:
         return load_orders(svc.BUNDLED_ORDERS)
@@ -30,9 +29,9 @@ class OperatorServices:
         return [str(svc.SAMPLE_IMAGES), "camera:0"]
 
     def make_inspector(self, order: Order) -> Inspector:
-        if self._loaded is None:
-            self._loaded = svc.model(self.model_path)
-        return svc.inspector(self.dd, self._loaded, order, self.device)
+        if self._engine is None:  # load and warm up once; every start reuses it
+            self._engine = InferenceEngine(svc.model(self.model_path), self.device)
+        return svc.inspector(self.dd, self._engine.loaded, order, engine=self._engine)
 
 
 class ModelServices:

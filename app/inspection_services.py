@@ -73,11 +73,16 @@ def inspector(
     order: Order,
     device: str = "auto",
     params_csv: Path | None = None,
+    engine: InferenceEngine | None = None,
 ) -> Inspector:
-    """An Inspector for `order`; with a data dir its records and images are stored there."""
+    """An Inspector for `order`; with a data dir its records and images are stored there.
+
+    `engine`: reuse an already warmed-up engine for `loaded` (the GUI keeps one).
+    """
     with user_errors():
         params = load_parameters(params_csv) if params_csv else None
-        engine = InferenceEngine(loaded, device)
+        if engine is None:
+            engine = InferenceEngine(loaded, device)
     return Inspector(
         engine,
         order,

@@ -3,7 +3,8 @@
 On batches of grey levels (N, 1, H, W), float 0..255, before normalisation:
 flips and 90-degree turns (defects have no preferred orientation on the strip), a small random
 scale and shift, brightness/contrast/gamma changes of the lighting, Gaussian blur (focus,
-motion) and Gaussian sensor noise. All randomness comes from the given generator.
+motion) and Gaussian sensor noise. All randomness comes from the given generator. They act on the downscaled model input, where one
+pixel covers about 1.6 x 1.6 camera pixels, so blur and noise levels are the smaller for it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ class AugmentConfig:
     brightness: float = 40.0  # grey levels, uniform +-
     contrast: float = 0.35  # factor 1 +- this
     gamma: float = 0.25  # exponent exp(+- this)
-    blur_prob: float = 0.25
-    max_blur_sigma: float = 1.0
+    blur_prob: float = 0.3
+    max_blur_sigma: float = 1.5
     noise_prob: float = 0.4
     max_noise_sigma: float = 6.0
 

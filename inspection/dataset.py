@@ -92,12 +92,17 @@ def load_arrays(
     samples: list[Sample],
     cfg: PreprocessConfig,
     progress: Callable[[int, int], None] | None = None,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Decode and preprocess; returns (uint8 N x H x W, int64 labels, skipped 'path: reason')."""
+    """Decode, optionally transform the full-size image, preprocess.
+
+    Returns (uint8 N x H x W, int64 labels, skipped 'path: reason').
+    """
     images, labels, skipped = [], [], []
     for i, s in enumerate(samples):
         try:
-            images.append(to_model_input(decode_image(s.path.read_bytes()), cfg))
+            gray = decode_image(s.path.read_bytes())
+            images.append(to_model_input(transform(gray) if transform else gray, cfg))
             labels.append(s.label)
         except (ImageError, OSError) as exc:
             skipped.append(f"{s.rel}: {exc}")

@@ -37,8 +37,16 @@ from inspection.sources import Frame
 
 
 class InferenceEngine:
-    def __init__(self, loaded: LoadedModel, device: str = "auto", max_batch: int = 64) -> None:
+    """`threads`: CPU intra-op threads for inference (None: torch's default). One is the default:
+    on a small shared CPU, more threads spin-wait on each other and the p95 latency of a single
+    frame grows from a few ms to hundreds; the other cores serve capture, GUI and storage."""
+
+    def __init__(
+        self, loaded: LoadedModel, device: str = "auto", max_batch: int = 64,
+        threads: int | None = 1,
+    ) -> None:
         self.loaded = loaded
+        self.threads = threads
         self.device = resolve_device(device)
         self.half = self.device.type == "cuda"
         self.max_batch = max_batch
@@ -60,6 +68,8 @@ class InferenceEngine:
             raise ImageError(
                 f"model inputs must be N x {self.cfg.height} x {self.cfg.width}, got {arr.shape}"
             )
+        if self.threads and self.device.type == "cpu" and torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
         out = []
         with torch.inference_mode():
             for i in range(0, len(arr), self.max_batch):

@@ -34,8 +34,8 @@ INTERPOLATIONS = {"area": cv2.INTER_AREA}
 class PreprocessConfig:
     """The declared preprocessing. Change any field and the digest changes."""
 
-    width: int = 64
-    height: int = 64
+    width: int = 128
+    height: int = 128
     grayscale: bool = True
     interpolation: str = "area"
     normalisation: str = "per_image_standardise"

@@ -33,6 +33,7 @@ from inspection.model import DEFAULT_CHANNELS, NeuNet, save_model
 from inspection.preprocess import DEFAULT_PREPROCESS, PreprocessConfig, normalise
 
 Progress = Callable[[str, int, int, dict[str, Any]], None]
+DEFAULT_EPOCHS = 50
 
 
 class TrainingCancelled(InspectionError):
@@ -43,8 +44,8 @@ class TrainingCancelled(InspectionError):
 class TrainOptions:
     data: Path
     out: Path
-    epochs: int = 40
-    batch_size: int = 64
+    epochs: int = DEFAULT_EPOCHS
+    batch_size: int = 32
     lr: float = 4e-3
     weight_decay: float = 5e-4
     label_smoothing: float = 0.05
@@ -133,12 +134,16 @@ def _train(opts, device, rank, world, report, cancel, started) -> TrainResult:
     if not train_s or not val_s:
         raise DatasetError("the split left no training or no validation images")
     cfg = opts.preprocess
-    report("load", 0, len(train_s) + len(val_s), {})
     total = len(train_s) + len(val_s)
-    xtr, ytr, skipped_tr = load_arrays(train_s, cfg, lambda d, t: report("load", d, total, {}))
-    xva, yva, skipped_va = load_arrays(
-        val_s, cfg, lambda d, t: report("load", len(train_s) + d, total, {})
-    )
+
+    def loading(done: int) -> None:
+        if cancel is not None and cancel.is_set():
+            raise TrainingCancelled("training cancelled")
+        report("load", done, total, {})
+
+    loading(0)
+    xtr, ytr, skipped_tr = load_arrays(train_s, cfg, lambda d, t: loading(d))
+    xva, yva, skipped_va = load_arrays(val_s, cfg, lambda d, t: loading(len(train_s) + d))
     if len(xtr) == 0 or len(xva) == 0:
         raise DatasetError("no readable training or validation images")
     model = NeuNet(len(folder.classes), tuple(opts.channels)).to(device)

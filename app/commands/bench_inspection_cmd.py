@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+import torch
 
 from app import inspection_services as svc
 from app.commands.common import emit_json, json_option
@@ -45,8 +46,10 @@ def _load_frames(folder: Path, limit: int) -> list[Frame]:
 @click.option("--seconds", default=3.0, show_default=True, type=click.FloatRange(0.2, 600))
 @click.option("--frames", "n_latency", default=300, show_default=True,
               type=click.IntRange(10, 100_000), help="Frames timed one by one for the latency.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(0, 256),
+              help="CPU inference threads (0: torch's default).")
 @json_option
-def bench_inspection_cmd(device, model_path, images, seconds, n_latency, as_json) -> None:
+def bench_inspection_cmd(device, model_path, images, seconds, n_latency, threads, as_json) -> None:
     """Inspection speed: {"device", "images_per_s", "latency_ms_p50", "latency_ms_p95"}."""
     loaded = svc.model(model_path)
     orders = svc.orders(None)
@@ -56,8 +59,9 @@ def bench_inspection_cmd(device, model_path, images, seconds, n_latency, as_json
         raise UserError("no images to benchmark with")
     with tempfile.TemporaryDirectory(prefix="bcmlp-bench-") as tmp:
         dd = DataDir(Path(tmp))
-        inspector: Inspector = svc.inspector(dd, loaded, orders[0], device)
-        engine = inspector.engine
+        with svc.user_errors():
+            engine = svc.InferenceEngine(loaded, device, threads=threads or None)
+        inspector: Inspector = svc.inspector(dd, loaded, orders[0], engine=engine)
         cfg = engine.cfg
         # batched: decode + preprocess + infer, 64 at a time
         batch = [frames[i % len(frames)].data for i in range(64)]
@@ -85,6 +89,7 @@ def bench_inspection_cmd(device, model_path, images, seconds, n_latency, as_json
         inspector.records.engine.dispose()
     result = {
         "device": engine.device.type,
+        "threads": torch.get_num_threads() if engine.device.type == "cpu" else None,
         "images_per_s": round(images_per_s, 1),
         "model_images_per_s": round(model_per_s, 1),
         "latency_ms_p50": round(float(np.percentile(lat, 50)), 3),

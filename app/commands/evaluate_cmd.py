@@ -8,8 +8,10 @@ import click
 
 from app import inspection_services as svc
 from app.commands.common import emit_json, json_option
+from app.errors import UserError
 from inspection.devices import DEVICE_CHOICES
 from inspection.evaluate import evaluate
+from inspection.perturb import parse as parse_perturbation
 
 
 @click.command("evaluate")
@@ -21,13 +23,21 @@ from inspection.evaluate import evaluate
 @click.option("--split", default="all", show_default=True,
               type=click.Choice(["all", "validation", "train"]),
               help="Which side of the stated file-name split to evaluate.")
+@click.option("--perturb", multiple=True, metavar="KIND:VALUE",
+              help="Robustness: noise:SIGMA, blur:SIGMA, brightness:DELTA, contrast:F, gamma:G "
+                   "applied to each image before preprocessing (repeatable).")
 @json_option
-def evaluate_cmd(model_path, data, device, split, as_json) -> None:
+def evaluate_cmd(model_path, data, device, split, perturb, as_json) -> None:
     """Evaluate a model: {"accuracy", "per_class", "confusion", "n", "images_per_s"}."""
     loaded = svc.model(model_path)
+    try:
+        for p in perturb:
+            parse_perturbation(p)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     with svc.user_errors():
         engine = svc.InferenceEngine(loaded, device)
-        result = evaluate(engine, data, split)
+        result = evaluate(engine, data, split, list(perturb))
     if as_json:
         emit_json(result)
         return

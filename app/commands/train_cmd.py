@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from app.commands.common import emit_json, json_option
 from app.inspection_services import user_errors
 from inspection.devices import DEVICE_CHOICES
-from inspection.train import TrainOptions, train
+from inspection.train import DEFAULT_EPOCHS, TrainOptions, train
 
 
 @click.command("train")
@@ -24,10 +24,10 @@ from inspection.train import TrainOptions, train
               help="Folder with one sub-folder of images per class (like neu-det).")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Model path: writes MODEL.safetensors and MODEL.card.json.")
-@click.option("--epochs", default=40, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--epochs", default=DEFAULT_EPOCHS, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES))
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**31 - 1))
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 4096))
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 4096))
 @click.option("--limit-per-class", default=None, type=click.IntRange(1, 1_000_000),
               help="Use at most this many images per class on each side of the split.")
 @json_option

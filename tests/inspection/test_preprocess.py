@@ -114,7 +114,7 @@ def test_colour_alpha_and_16bit_frames_convert():
     assert to_gray(bgr).shape == (120, 90)
     assert to_gray(np.dstack([bgr, bgr[:, :, :1]])).shape == (120, 90)
     assert to_gray(bgr[:, :, 0].astype(np.uint16) << 8).max() == bgr[:, :, 0].max()
-    assert to_model_input(bgr).shape == (64, 64)
+    assert to_model_input(bgr).shape == (DEFAULT_PREPROCESS.height, DEFAULT_PREPROCESS.width)
 
 
 def test_normalise_is_blind_to_brightness_and_contrast():

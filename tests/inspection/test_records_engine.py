@@ -70,7 +70,8 @@ def test_cuda_without_gpu_is_a_clear_error(untrained_model):
 
 def test_engine_checks_input_shape(untrained_model):
     eng = InferenceEngine(load_model(untrained_model), "cpu")
-    p = eng.infer(np.zeros((3, 64, 64), np.uint8))
+    h, w = eng.cfg.height, eng.cfg.width
+    p = eng.infer(np.zeros((3, h, w), np.uint8))
     assert p.shape == (3, 6) and np.allclose(p.sum(1), 1, atol=1e-5)
     with pytest.raises(ImageError):
         eng.infer(np.zeros((3, 32, 32), np.uint8))

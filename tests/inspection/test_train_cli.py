@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -73,13 +74,20 @@ def test_train_under_torchrun_with_two_gloo_processes(tiny_set, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1",
            "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "app", "train", "--data", str(tiny_set), "--out", str(out),
-         "--epochs", "1", "--device", "cpu", "--json"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+    proc = subprocess.Popen(
+        [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "app", "train",
+         "--data", str(tiny_set), "--out", str(out), "--epochs", "1", "--device", "cpu", "--json"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    try:
+        stdout, stderr = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # torchrun and both workers: nothing left behind
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, stderr[-3000:]
+    summary = json.loads(stdout.strip().splitlines()[-1])
     assert summary["world_size"] == 2
     card = load_model(out.with_suffix(".safetensors")).card
     assert card["training"]["world_size"] == 2
@@ -201,3 +209,27 @@ def test_bench_inspection_json(run_cli):
     r = json.loads(out)
     assert r["device"] == "cpu" and r["images_per_s"] > 0 and r["records_stored"] == 20
     assert 0 < r["latency_ms_p50"] <= r["latency_ms_p95"]
+
+
+def test_evaluate_with_perturbations(run_cli):
+    code, out, err = run_cli("evaluate", "--model", str(BUNDLED_MODEL), "--data", str(SAMPLES),
+                             "--perturb", "noise:8", "--perturb", "brightness:-30", "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["perturb"] == ["noise:8", "brightness:-30"] and r["n"] == 60
+    code, _, err = run_cli("evaluate", "--model", str(BUNDLED_MODEL), "--data", str(SAMPLES),
+                           "--perturb", "fog:1")
+    assert code == 2 and one_error_line(err)
+
+
+def test_perturbations_change_images_reproducibly():
+    import numpy as np
+
+    from inspection.perturb import chain
+
+    img = np.random.default_rng(0).integers(0, 255, (50, 50), dtype=np.uint8)
+    for spec in ("noise:5", "blur:1.5", "brightness:20", "contrast:0.5", "gamma:1.5"):
+        f = chain([spec])
+        out = f(img)
+        assert out.dtype == np.uint8 and out.shape == img.shape
+        assert not np.array_equal(out, img) and np.array_equal(out, f(img))

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from inspection.errors import ModelError
 from inspection.model import card_path_for, read_card
-from inspection.train import TrainOptions
+from inspection.train import DEFAULT_EPOCHS, TrainOptions
 from ui.models.worker import TrainWorker
 
 
@@ -83,7 +83,7 @@ class ModelsPage(QWidget):
         self.out_path = QLineEdit(str(backend.models_dir / "neu-retrained"))
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 1000)
-        self.epochs.setValue(40)
+        self.epochs.setValue(DEFAULT_EPOCHS)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         form = QFormLayout()

@@ -161,6 +161,8 @@ class OperatorPage(QWidget):
         self.nok_strip.setFlow(QListWidget.Flow.LeftToRight)
         self.nok_strip.setWrapping(False)
         self.nok_strip.setIconSize(QSize(72, 72))
+        self.nok_strip.setGridSize(QSize(104, 96))
+        self.nok_strip.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.nok_strip.setFixedHeight(116)
         nok_box = QGroupBox("Latest NOK workpieces")
         nl = QVBoxLayout(nok_box)
@@ -338,7 +340,7 @@ class OperatorPage(QWidget):
         self.nok_strip.clear()
         for r in reversed(snap.noks):
             a = r.assessment
-            item = QListWidgetItem(_thumb(r.gray), r.record.workpiece_id[:14])
+            item = QListWidgetItem(_thumb(r.gray), r.record.workpiece_id)
             item.setToolTip(f"{r.record.workpiece_id}\n{a.top_class} {a.top_permille / 10:.1f}%\n"
                             f"quality {a.quality_index:.3f}")
             item.setData(Qt.ItemDataRole.UserRole, r.record.inspected_at_ns)
