@@ -1,19 +1,27 @@
-"""Zeroconf discovery on 127.0.0.1 only (never multicast on the default interfaces in tests)."""
+"""Zeroconf discovery on 127.0.0.1 only (never multicast on the default interfaces in tests).
+
+Every test uses fresh keys and chain ids, so runs in parallel (xdist, other checkouts on the same
+machine) see each other's services only as other chains.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 from zeroconf import IPVersion
 
 from ledger_core.discovery import Announcement, Discovery, parse_txt
+from ledger_core.keys import KeyPair
 
-from .netutil import Node, keys, until
+from .netutil import Node, until
 
 LOOPBACK = {"interfaces": ["127.0.0.1"], "ip_version": IPVersion.V4Only}
-CHAIN_1 = "ab" * 32
-CHAIN_2 = "cd" * 32
+
+
+def new_chain() -> str:
+    return os.urandom(32).hex()
 
 
 class Seen:
@@ -29,12 +37,12 @@ class Seen:
         self.found.pop(ann.key_id, None)
 
 
-def make(chain: str, n: int, port: int, seen: Seen) -> Discovery:
+def make(chain: str, key_id: str, port: int, seen: Seen) -> Discovery:
     return Discovery(
         chain,
-        keys(n).key_id,
+        key_id,
         port,
-        height=n,
+        height=port - 7000,
         on_found=seen.on_found,
         on_removed=seen.on_removed,
         **LOOPBACK,
@@ -44,14 +52,15 @@ def make(chain: str, n: int, port: int, seen: Seen) -> Discovery:
 def test_peers_of_one_chain_find_each_other_and_ignore_other_chains() -> None:
     async def main() -> None:
         sa, sb, sc = Seen(), Seen(), Seen()
-        a, b = make(CHAIN_1, 1, 7001, sa), make(CHAIN_1, 2, 7002, sb)
-        c = make(CHAIN_2, 3, 7003, sc)
-        ka, kb, kc = (keys(n).key_id for n in (1, 2, 3))
+        chain_1, chain_2 = new_chain(), new_chain()
+        ka, kb, kc = (KeyPair.generate().key_id for _ in range(3))
+        a, b = make(chain_1, ka, 7001, sa), make(chain_1, kb, 7002, sb)
+        c = make(chain_2, kc, 7003, sc)
         await asyncio.gather(a.start(), b.start(), c.start())
         try:
             await until(lambda: kb in sa.found and ka in sb.found, 10, "a and b to meet")
             assert sa.found[kb].addresses == (("127.0.0.1", 7002),)
-            assert sa.found[kb].height == 2 and sa.found[kb].chain_id == CHAIN_1
+            assert sa.found[kb].height == 2 and sa.found[kb].chain_id == chain_1
             assert sb.found[ka].addresses == (("127.0.0.1", 7001),)
             # the other chain and the node itself are ignored
             await until(lambda: c.instance in a.ignored and a.instance in c.ignored, 10, "c seen")
@@ -87,17 +96,18 @@ def test_txt_records_are_checked(props, ok) -> None:
 
 def test_bad_ids_are_refused() -> None:
     with pytest.raises(ValueError):
-        Discovery("not hex", keys(1).key_id, 1, on_found=print, **LOOPBACK)
+        Discovery("not hex", KeyPair.generate().key_id, 1, on_found=print, **LOOPBACK)
 
 
 def test_discovered_peers_get_connected() -> None:
     """The wiring the node uses: on_found -> Transport.add_peer with the announced key id."""
 
     async def main() -> None:
-        ka, kb = keys(1), keys(2)
+        ka, kb = KeyPair.generate(), KeyPair.generate()
         allowed = {ka.key_id, kb.key_id}
-        na, nb = await Node(ka, allowed).start(), await Node(kb, allowed).start()
-        chain = CHAIN_1
+        chain = new_chain()
+        na = await Node(ka, allowed, chain=chain).start()
+        nb = await Node(kb, allowed, chain=chain).start()
 
         def wire(node: Node):
             return lambda ann: node.transport.add_peer(*ann.addresses[0], ann.key_id)
