@@ -251,3 +251,13 @@ def test_good_frames_before_a_bad_one_are_still_delivered_one_by_one() -> None:
         r.next_message()
     with pytest.raises(ProtocolError):
         r.push(b"")
+
+
+def test_a_low_order_ephemeral_key_is_refused() -> None:
+    r = Handshake("responder", B, CHAIN, allow(A))
+    with pytest.raises(HandshakeError) as info:
+        r.receive(bytes([1]) + bytes(32) + CHAIN.encode())
+    assert info.value.code == "bad_key"
+    with pytest.raises(HandshakeError) as again:
+        Handshake("responder", B, CHAIN, allow(A)).receive(bytes([2]) + bytes(32) + CHAIN.encode())
+    assert again.value.code == "wrong_version"
