@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -175,7 +175,7 @@ class Inspector:
             if self.records is not None:
                 ids = self.records.add_many([r.record for r in results])
                 for r, rid in zip(results, ids, strict=True):
-                    r.record = _with_id(r.record, rid)
+                    r.record = replace(r.record, id=rid)
             now = time.time_ns()
             for (i, _), r in zip(good, results, strict=True):
                 r.latency_ms = (now - r.record.source_time_ns) / 1e6
@@ -209,12 +209,6 @@ class Inspector:
         else:
             self.counters.nok += 1
         return InspectionResult(rec, a, p.gray, 0.0)
-
-
-def _with_id(rec: InspectionRecord, rid: int) -> InspectionRecord:
-    from dataclasses import replace
-
-    return replace(rec, id=rid)
 
 
 class InspectionWorker:

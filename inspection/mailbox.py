@@ -42,10 +42,6 @@ class Mailbox(Generic[T]):
             item, self._item, self._has = self._item, None, False
             return item
 
-    def take_all_pending(self) -> T | None:
-        """Non-blocking take (None when empty)."""
-        return self.get(timeout=0)
-
     def close(self) -> None:
         """Wake every waiter; later gets return what is left, then None."""
         with self._cond:

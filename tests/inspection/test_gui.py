@@ -87,10 +87,12 @@ def test_operator_counts_bad_frames(qtbot, operator, tmp_path):
     operator.rate.setValue(0)
     operator.loop.setChecked(False)
     assert operator.start()
-    qtbot.waitUntil(lambda: not operator.controller._capture.running, timeout=20_000)
-    qtbot.waitUntil(lambda: operator.controller.snapshot().inspected
-                    + operator.controller.snapshot().bad + operator.controller.snapshot().dropped
-                    >= 11, timeout=20_000)
+
+    def settled() -> bool:
+        s = operator.controller.snapshot()
+        return s.inspected + s.bad + s.dropped >= 11
+
+    qtbot.waitUntil(settled, timeout=20_000)
     snap = operator.controller.snapshot()
     assert snap.bad + snap.dropped >= 1 and snap.inspected >= 1
 
@@ -124,3 +126,16 @@ def test_models_page_cancel(qtbot, tmp_path, neu_full):
     qtbot.waitUntil(lambda: page.worker is None, timeout=60_000)
     assert "cancelled" in page.progress_text.text()
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_operator_model_error_is_a_message(qtbot, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not safetensors")
+    page = OperatorPage(OperatorServices(DataDir(tmp_path), model_path=bad, device="cpu"))
+    qtbot.addWidget(page)
+    page.source.setCurrentText(str(SAMPLES))
+    assert page.start()  # the model loads off the GUI thread; its error comes back as a message
+    qtbot.waitUntil(lambda: "cannot start" in page.message.text(), timeout=10_000)
+    assert "not a safetensors" in page.message.text()
+    assert page.start_button.isEnabled() and not page.controller.running
+    page.shutdown()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
@@ -44,6 +45,7 @@ class OperatorController(QObject):
     statusChanged = Signal(object)  # SourceStatus
     errorRaised = Signal(str)
     runningChanged = Signal(bool)
+    _prepared = Signal(object, object)  # (token, inspector) from the preparing thread
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -55,14 +57,57 @@ class OperatorController(QObject):
         self._state = Snapshot()
         self._quality: deque[int] = deque(maxlen=HISTORY)
         self._noks: deque[InspectionResult] = deque(maxlen=NOK_STRIP)
+        self._preparing: threading.Thread | None = None
+        self._pending: tuple | None = None
+        self._prepared.connect(self._on_prepared)
 
     @property
     def running(self) -> bool:
         return self._worker is not None
 
+    def start_async(
+        self, spec: str, make_inspector: Callable[[], Inspector], rate: float | None, loop: bool
+    ) -> None:
+        """Check the source spec now; load/warm the model off the GUI thread, then start.
+
+        Raises SourceError at once for a spec that names nothing; later problems (model
+        missing, device) arrive through `errorRaised`.
+        """
+        self.stop()
+        open_source(spec, rate=rate, loop=loop)  # validates the spec; opened later by capture
+        token = object()
+        self._pending = (token, spec, rate, loop)
+
+        def prepare() -> None:
+            try:
+                inspector = make_inspector()
+            except Exception as exc:  # noqa: BLE001 - shown to the user
+                self._prepared.emit(token, exc)
+                return
+            self._prepared.emit(token, inspector)
+
+        self._preparing = threading.Thread(target=prepare, name="prepare inspection", daemon=True)
+        self._preparing.start()
+        self.runningChanged.emit(True)
+
+    def _on_prepared(self, token: object, result: object) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None or pending[0] is not token:
+            return  # stopped (or restarted) meanwhile
+        if isinstance(result, Exception):
+            self.runningChanged.emit(False)
+            self.errorRaised.emit(f"cannot start: {result}")
+            return
+        _, spec, rate, loop = pending
+        try:
+            self.start(spec, result, rate, loop)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.runningChanged.emit(False)
+            self.errorRaised.emit(f"cannot start: {exc}")
+
     def start(self, spec: str, inspector: Inspector, rate: float | None, loop: bool) -> None:
         """Start capture + inference; raises SourceError for a source spec that names nothing."""
-        self.stop()
+        self._stop_threads()
         source = open_source(spec, rate=rate, loop=loop)
         self._mailbox = Mailbox()
         self._inspector = inspector
@@ -82,15 +127,22 @@ class OperatorController(QObject):
             self._worker.set_order(order)
 
     def stop(self) -> None:
-        """Stop and join both threads (bounded waits)."""
-        was = self._worker is not None
+        """Stop and join every thread (bounded waits)."""
+        was = self._pending is not None or self._worker is not None
+        self._pending = None
+        if self._preparing is not None:
+            self._preparing.join(timeout=30)
+            self._preparing = None
+        self._stop_threads()
+        if was:
+            self.runningChanged.emit(False)
+
+    def _stop_threads(self) -> None:
         if self._capture is not None:
             self._capture.stop(timeout=5)
         if self._worker is not None:
             self._worker.stop(timeout=5)
         self._capture = self._worker = None
-        if was:
-            self.runningChanged.emit(False)
 
     def _on_result(self, r: InspectionResult) -> None:
         with self._lock:

@@ -260,8 +260,8 @@ class OperatorPage(QWidget):
             return False
         spec = self.source.currentText().strip()
         try:
-            inspector = self.backend.make_inspector(order)
-            self.controller.start(spec, inspector, self.rate.value() or None, self.loop.isChecked())
+            self.controller.start_async(spec, lambda: self.backend.make_inspector(order),
+                                        self.rate.value() or None, self.loop.isChecked())
         except Exception as exc:  # noqa: BLE001 - shown to the user
             self._show_error(f"cannot start: {exc}")
             return False
@@ -295,6 +295,8 @@ class OperatorPage(QWidget):
             self.status.showMessage("source ended", 5000)
 
     def _show_error(self, text: str) -> None:
+        if text.startswith("cannot start"):
+            self.timer.stop()
         self.message.setText(text)
         self.message.setStyleSheet("color:#c5221f;")
 
