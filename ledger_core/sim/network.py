@@ -1,7 +1,8 @@
 """The simulated network: seeded delays (so reordering), loss, duplication and partitions.
 
-Before global stabilisation time (GST) links use `before`; from GST on they use `after`
-(no loss, bounded delay). A partition cuts every link between its groups from `start`
+Before global stabilisation time (GST) links use `before` (each directed link with its own
+share, 0 to 2 times, of the loss rate); from GST on they use `after` (no loss, bounded
+delay). A partition cuts every link between its groups from `start`
 to `end`, checked when a message is sent and when it arrives.
 """
 
@@ -49,6 +50,8 @@ class Network:
         self.gst_ms = gst_ms
         self.partitions = partitions
         self.receivers: list[Callable[[int, bytes], None]] = []
+        # Links differ: before GST each directed link gets its own share of the loss rate.
+        self._link_loss: dict[tuple[int, int], float] = {}
         self.sent = 0
         self.delivered = 0
         self.dropped = 0
@@ -60,7 +63,13 @@ class Network:
         now = self.sched.now
         self.sent += 1
         faults = self.before if now < self.gst_ms else self.after
-        if self.cut(src, dst, now) or (faults.loss and self.rng.random() < faults.loss):
+        loss = faults.loss
+        if loss and faults is self.before:
+            link = (src, dst)
+            if link not in self._link_loss:
+                self._link_loss[link] = min(0.95, loss * self.rng.choice((0.0, 0.5, 1.0, 1.0, 2.0)))
+            loss = self._link_loss[link]
+        if self.cut(src, dst, now) or (loss and self.rng.random() < loss):
             self.dropped += 1
             return
         copies = 2 if faults.duplicate and self.rng.random() < faults.duplicate else 1

@@ -116,9 +116,12 @@ def make_schedule(seed: int, scenario: str) -> Schedule:
             crashes.append((node, rng.randint(0, gst), None))
         others = [i for i in honest if i not in stay]
         for node in rng.sample(others, rng.randint(1, len(others))):
-            for _ in range(rng.randint(1, 2)):
-                down = rng.randint(0, gst)
-                crashes.append((node, down, down + rng.randint(100, 3000)))
+            t = 0
+            for _ in range(rng.randint(1, 2)):  # one or two separate outages
+                down = rng.randint(t, t + gst)
+                t = down + rng.randint(100, 3000)
+                crashes.append((node, down, t))
+                t += rng.randint(1, 1000)
 
     before = calm
     if scenario == "lossy":

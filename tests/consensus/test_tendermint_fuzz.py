@@ -22,8 +22,18 @@ VALUES = [value("a"), value("b"), bad_value(), None]
 
 event = st.one_of(
     st.tuples(st.just("proposal"), st.integers(0, 3), st.integers(-1, 2), st.integers(0, 2)),
-    st.tuples(st.sampled_from(["prevote", "precommit"]), st.integers(1, 3), st.integers(0, 3), st.integers(0, 3)),
-    st.tuples(st.just("timeout"), st.sampled_from([PROPOSE, PREVOTE, PRECOMMIT]), st.integers(0, 3), st.just(0)),
+    st.tuples(
+        st.sampled_from(["prevote", "precommit"]),
+        st.integers(1, 3),
+        st.integers(0, 3),
+        st.integers(0, 3),
+    ),
+    st.tuples(
+        st.just("timeout"),
+        st.sampled_from([PROPOSE, PREVOTE, PRECOMMIT]),
+        st.integers(0, 3),
+        st.just(0),
+    ),
 )
 
 
