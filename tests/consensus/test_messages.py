@@ -129,3 +129,17 @@ def test_cached_verifier_checks_each_message_once():
     assert v(KEYS[1].public_raw, m.signature, m.sign_bytes())
     assert not v(KEYS[2].public_raw, m.signature, m.sign_bytes())
     assert len(calls) == 2 and v.hits == 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=0, max_size=40), st.binary(min_size=0, max_size=70), st.booleans())
+def test_pynacl_and_cryptography_verification_agree(pub, sig, real):
+    from ledger_core.consensus.messages import ed25519_verify
+    from ledger_core.keys import verify_raw
+
+    m = prevote(1, 1, 0, value("a"))
+    if real:
+        pub, sig = KEYS[1].public_raw, m.signature
+    assert ed25519_verify(pub, sig, m.sign_bytes()) == verify_raw(pub, sig, m.sign_bytes())
+    if real:
+        assert ed25519_verify(pub, sig, m.sign_bytes())
