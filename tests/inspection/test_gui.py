@@ -84,7 +84,7 @@ def test_operator_counts_bad_frames(qtbot, operator, tmp_path):
     shutil.copytree(SAMPLES / "patches", src)
     (src / "zz.jpg").write_bytes(b"\xff\xd8\xff broken")
     operator.source.setCurrentText(str(src))
-    operator.rate.setValue(0)
+    operator.rate.setValue(30)
     operator.loop.setChecked(False)
     assert operator.start()
 
@@ -94,7 +94,9 @@ def test_operator_counts_bad_frames(qtbot, operator, tmp_path):
 
     qtbot.waitUntil(settled, timeout=20_000)
     snap = operator.controller.snapshot()
-    assert snap.bad + snap.dropped >= 1 and snap.inspected >= 1
+    # zz.jpg comes last, so no newer frame can replace it in the mailbox: it is always seen
+    assert snap.bad == 1 and snap.inspected + snap.dropped == 10 and snap.inspected >= 1
+    assert "zz.jpg" in snap.last_bad
 
 
 def test_models_page_card_and_training(qtbot, tmp_path):
@@ -139,3 +141,26 @@ def test_operator_model_error_is_a_message(qtbot, tmp_path):
     assert "not a safetensors" in page.message.text()
     assert page.start_button.isEnabled() and not page.controller.running
     page.shutdown()
+
+
+def test_main_window_has_operator_first_and_joins_workers_on_close(qtbot, tmp_path):
+    from app.gui import build_main_window
+
+    ctx = build_main_window(DataDir(tmp_path))
+    win = ctx.window
+    qtbot.addWidget(win)
+    keys = win.perspective_keys()
+    assert keys[0] == "operator" and "models" in keys
+    win.show()
+    win.show_perspective("operator")
+    page = win.perspective_widget("operator")
+    page.source.setCurrentText(str(SAMPLES))
+    page.rate.setValue(30)
+    assert page.start()
+    qtbot.waitUntil(lambda: page.controller.snapshot().inspected >= 30, timeout=30_000)
+    assert not page.start_button.isEnabled() and page.stop_button.isEnabled()
+    page.paint()
+    win.grab().save(str(SCREENSHOTS / "operator-window.png"))
+    capture, worker = page.controller._capture, page.controller._worker
+    win.close()
+    assert not capture.running and not worker.running and not page.controller.running

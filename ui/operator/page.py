@@ -36,9 +36,10 @@ from ui.operator.backend import OperatorBackend
 from ui.operator.controller import OperatorController, Snapshot, as_status
 
 PAINT_MS = 100
-OK_STYLE = "background:#1e8e3e;color:white;border-radius:8px;"
-NOK_STYLE = "background:#c5221f;color:white;border-radius:8px;"
-IDLE_STYLE = "background:#5f6368;color:white;border-radius:8px;"
+_BIG = "color:white;border-radius:8px;font-size:48pt;font-weight:bold;"  # beats the theme's QSS
+OK_STYLE = "background:#1e8e3e;" + _BIG
+NOK_STYLE = "background:#c5221f;" + _BIG
+IDLE_STYLE = "background:#5f6368;" + _BIG
 
 
 def _thumb(gray: np.ndarray, size: int = 72) -> QIcon:
@@ -78,7 +79,6 @@ class OperatorPage(QWidget):
         self.order.setMinimumWidth(220)
         self.load_orders_button = QPushButton("Orders…")
         self.start_button = QPushButton("Start")
-        self.start_button.setObjectName("primary")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         controls = QHBoxLayout()
@@ -94,6 +94,7 @@ class OperatorPage(QWidget):
         self.banner.setVisible(False)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.message.setVisible(False)
 
         # live view -----------------------------------------------------------------
         self.view = pg.PlotWidget()
@@ -125,7 +126,7 @@ class OperatorPage(QWidget):
             grid.addWidget(QLabel(text), i, 0)
             lab = QLabel("0")
             lab.setAlignment(Qt.AlignmentFlag.AlignRight)
-            lab.setFont(QFont("Sans", 14, QFont.Weight.Bold))
+            lab.setStyleSheet("font-size:14pt;font-weight:bold;")
             grid.addWidget(lab, i, 1)
             self.counter_labels[key] = lab
         counters = QGroupBox("Counters")
@@ -154,6 +155,7 @@ class OperatorPage(QWidget):
         plots.addWidget(self.class_plot, 2)
         plots_w = QWidget()
         plots_w.setLayout(plots)
+        plots_w.setMinimumHeight(190)
 
         # NOK strip -----------------------------------------------------------------
         self.nok_strip = QListWidget()
@@ -163,7 +165,7 @@ class OperatorPage(QWidget):
         self.nok_strip.setIconSize(QSize(72, 72))
         self.nok_strip.setGridSize(QSize(104, 96))
         self.nok_strip.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.nok_strip.setFixedHeight(116)
+        self.nok_strip.setFixedHeight(108)
         nok_box = QGroupBox("Latest NOK workpieces")
         nl = QVBoxLayout(nok_box)
         nl.addWidget(self.nok_strip)
@@ -244,7 +246,7 @@ class OperatorPage(QWidget):
         except Exception as exc:  # noqa: BLE001 - shown to the user
             self._show_error(f"cannot load orders: {exc}")
             return False
-        self.message.setText(f"loaded {len(self._orders)} orders from {path.name}")
+        self._show_message(f"loaded {len(self._orders)} orders from {path.name}")
         return True
 
     def _browse(self) -> None:
@@ -265,7 +267,7 @@ class OperatorPage(QWidget):
         except Exception as exc:  # noqa: BLE001 - shown to the user
             self._show_error(f"cannot start: {exc}")
             return False
-        self.message.setText("")
+        self._show_message("")
         self.banner.setVisible(False)
         self.nok_strip.clear()
         self._painted_version = -1
@@ -297,8 +299,12 @@ class OperatorPage(QWidget):
     def _show_error(self, text: str) -> None:
         if text.startswith("cannot start"):
             self.timer.stop()
+        self._show_message(text, error=True)
+
+    def _show_message(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet("color:#c5221f;")
+        self.message.setStyleSheet("color:#c5221f;" if error else "")
+        self.message.setVisible(bool(text))
 
     # painting ------------------------------------------------------------------------
     def paint(self) -> None:
