@@ -122,10 +122,7 @@ def inspect_cmd(source, model_path, order_file, order_id, params_csv, limit, rat
     with svc.user_errors():
         src = open_source(source, rate=rate or None, loop=loop)
         if src.live or rate:
-            try:
-                src.open()  # a missing camera or dead URL is a clear error right away
-            except SourceError:
-                raise
+            src.open()  # a missing camera or dead URL is a clear error right away
             src.close()
             dropped = _run_live(src, inspector, limit, as_json, timeout)
         else:

@@ -233,3 +233,12 @@ def test_perturbations_change_images_reproducibly():
         out = f(img)
         assert out.dtype == np.uint8 and out.shape == img.shape
         assert not np.array_equal(out, img) and np.array_equal(out, f(img))
+
+
+def test_inspect_paced_replay_goes_through_the_mailbox(run_cli):
+    code, out, err = run_cli("inspect", "--source", str(SAMPLES / "crazing"), "--rate", "40",
+                             "--loop", "--limit", "12", "--no-store")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 12 and all(line.split("\t")[1] in ("OK", "NOK") for line in lines)
+    assert "inspected 12" in err
