@@ -191,6 +191,7 @@ class Tendermint:
         self._line36: set[int] = set()
         self._offences: set[tuple[str, int, str]] = set()
         self._locked_pol: tuple[Signed, ...] = ()
+        self._locked_payload: Any = None
 
     @property
     def key_id(self) -> str | None:
@@ -222,7 +223,7 @@ class Tendermint:
             if resumed is not None:
                 start_round, lock = resumed
                 self.locked_round, self.locked_id = lock.round, lock.block_id
-                self._locked_pol = lock.pol
+                self._locked_pol, self._locked_payload = lock.pol, lock.payload
                 if lock.round >= 0 and lock.payload is not None:
                     # The locked value had a proof of lock at its round: a restarted
                     # proposer may re-propose it as its valid value (line 15).
@@ -232,9 +233,8 @@ class Tendermint:
                     )
         out: list[Output] = []
         if self.signer is not None:
-            for m in self.signer.signed_at(
-                height
-            ):  # signed before a crash: they count and are re-sent
+            # What this node signed at this height before a crash counts and is re-sent.
+            for m in self.signer.signed_at(height):
                 if m.type != PROPOSAL:
                     self._record(m, out)
             for m in self._locked_pol:  # the proof of lock kept with the lock
@@ -481,14 +481,7 @@ class Tendermint:
         out.append(Broadcast(m))
 
     def _lock(self) -> Lock:
-        payload = None
-        if (
-            self.locked_id is not None
-            and self.valid_value is not None
-            and self.valid_value.block_id == self.locked_id
-        ):
-            payload = self.valid_value.payload
-        return Lock(self.locked_round, self.locked_id, payload, self._locked_pol)
+        return Lock(self.locked_round, self.locked_id, self._locked_payload, self._locked_pol)
 
     def _lock_allows(self, block_id: str, valid_round: int) -> bool:
         """Lines 23 and 29: lockedRound <= vr (vr = -1 for line 22) or lockedValue = v."""
@@ -537,6 +530,7 @@ class Tendermint:
                     self.valid_value, self.valid_round = prop.value, r
                     if self.step == PREVOTE:
                         self.locked_round, self.locked_id = r, prop.block_id
+                        self._locked_payload = prop.payload
                         self._locked_pol = tuple(self._votes_with(PREVOTE, r, prop.block_id))
                         self.step = PRECOMMIT
                         self._sign_and_send(Vote(PRECOMMIT, h, r, prop.block_id), out)
