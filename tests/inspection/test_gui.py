@@ -164,3 +164,22 @@ def test_main_window_has_operator_first_and_joins_workers_on_close(qtbot, tmp_pa
     capture, worker = page.controller._capture, page.controller._worker
     win.close()
     assert not capture.running and not worker.running and not page.controller.running
+
+
+def test_operator_on_a_video_camera_stand_in(qtbot, operator, tmp_path):
+    import cv2
+
+
+    path = tmp_path / "line.mp4"
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (200, 200))
+    for f in sorted(SAMPLES.rglob("*.jpg"))[::6]:
+        vw.write(cv2.imread(str(f)))
+    vw.release()
+    assert path.stat().st_size > 0
+    operator.source.setCurrentText(str(path))
+    operator.rate.setValue(30)
+    assert operator.start()
+    qtbot.waitUntil(lambda: operator.controller.snapshot().inspected >= 12, timeout=30_000)
+    operator.paint()
+    assert operator.workpiece.text().startswith("line#")
+    operator.stop()

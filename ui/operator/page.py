@@ -68,6 +68,7 @@ class OperatorPage(QWidget):
         for s in backend.sources():
             self.source.addItem(s)
         self.browse = QPushButton("Folder…")
+        self.browse_video = QPushButton("Video…")
         self.rate = QDoubleSpinBox()
         self.rate.setRange(0, 240)
         self.rate.setValue(10)
@@ -82,7 +83,7 @@ class OperatorPage(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         controls = QHBoxLayout()
-        for w in (QLabel("Source"), self.source, self.browse, self.rate, self.loop,
+        for w in (QLabel("Source"), self.source, self.browse, self.browse_video, self.rate, self.loop,
                   QLabel("Order"), self.order, self.load_orders_button):
             controls.addWidget(w)
         controls.addStretch(1)
@@ -201,6 +202,7 @@ class OperatorPage(QWidget):
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.browse.clicked.connect(self._browse)
+        self.browse_video.clicked.connect(self._browse_video)
         self.load_orders_button.clicked.connect(self._load_orders)
         self.order.currentIndexChanged.connect(self._order_changed)
         self.controller.statusChanged.connect(self._on_status)
@@ -254,6 +256,13 @@ class OperatorPage(QWidget):
         if path:
             self.source.setCurrentText(path)
 
+    def _browse_video(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Video file", "", "Videos (*.avi *.mp4 *.mkv *.mov *.m4v *.webm);;All files (*)"
+        )
+        if path:
+            self.source.setCurrentText(path)
+
     # start / stop --------------------------------------------------------------------
     def start(self) -> bool:
         order = self.current_order()
@@ -287,7 +296,8 @@ class OperatorPage(QWidget):
     def _on_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
-        self.source.setEnabled(not running)
+        for w in (self.source, self.browse, self.browse_video):
+            w.setEnabled(not running)
 
     def _on_status(self, s: SourceStatus) -> None:
         text = as_status(s)
