@@ -402,3 +402,33 @@ def test_after_a_crash_a_different_vote_at_the_same_step_is_not_signed():
     # the proposal is lost; the propose timeout would prevote nil: it re-sends v instead
     outs = sm2.on_timeout(ScheduleTimeout(1, 0, PROPOSE, 0))
     assert only_vote(outs, PREVOTE).block_id == value("v").block_id
+
+
+def test_a_full_node_without_signer_decides_but_never_votes():
+    from ledger_core.consensus import Tendermint
+
+    from .util import valid
+
+    v = value("v")
+    sm = Tendermint(CHAIN, VS, None, lambda h: value("x"), valid, TIMEOUTS)
+    outs = sm.start_height(1)
+    outs += feed(sm, proposal(1, 1, 0, v), *(prevote(i, 1, 0, v) for i in (1, 2, 3)))
+    outs += sm.on_timeout(ScheduleTimeout(1, 0, PROPOSE, 0))
+    (d,) = decisions(outs + feed(sm, *(precommit(i, 1, 0, v) for i in (1, 2, 3))))
+    assert d.value == v and sent(outs) == []
+
+
+def test_a_new_validator_set_takes_over_at_start_height():
+    from ledger_core.consensus import ValidatorSet
+
+    v = value("v")
+    sm = machine(0)
+    sm.start_height(1)
+    feed(sm, proposal(1, 1, 0, v), *(precommit(i, 1, 0, v) for i in (1, 2, 3)))
+    assert sm.step == COMMIT
+    new = ValidatorSet([KEYS[i].public_raw for i in (0, 1, 2)])  # validator 3 leaves
+    sm.start_height(2, new)
+    assert sm.validators.quorum == 3 and sm.validators.proposer(2, 0) == KEYS[2].key_id
+    with pytest.raises(MessageError) as info:
+        sm.on_message(prevote(3, 2, 0, None))
+    assert info.value.code == "unknown_validator"
