@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +32,7 @@ from sqlalchemy import (
 from inspection.canonical import canonical, digest_hex
 
 RECORD_VERSION = 1
+MIGRATIONS = Path(__file__).with_name("migrations")
 metadata = MetaData()
 
 records_table = Table(
@@ -108,12 +110,25 @@ class InspectionRecord:
         return d
 
 
-class RecordStore:
-    """Inspection records in the `inspection_records` table (created when missing)."""
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the records schema to the newest revision (Alembic, in-process)."""
+    from alembic import command
+    from alembic.config import Config
 
-    def __init__(self, engine: Engine) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class RecordStore:
+    """Inspection records in the `inspection_records` table (schema through the migrations)."""
+
+    def __init__(self, engine: Engine, run_migrations: bool = True) -> None:
         self.engine = engine
-        metadata.create_all(engine, tables=[records_table])
+        if run_migrations:
+            migrate(engine)
 
     def add(self, rec: InspectionRecord) -> int:
         return self.add_many([rec])[0]

@@ -121,3 +121,20 @@ def test_worker_thread_inspects_from_mailbox(untrained_model, sample_files):
     assert w.stop(timeout=3)
     assert [r.record.workpiece_id for r in results] == ["a"] and [b.workpiece_id for b in bads] == ["b"]
     assert results[0].latency_ms >= 0
+
+
+def test_migrations_match_the_table_definition(tmp_path):
+    from sqlalchemy import inspect as sa_inspect
+
+    from inspection.records import records_table
+
+    engine = make_engine(sqlite_url(tmp_path / "m.sqlite"))
+    RecordStore(engine)
+    RecordStore(engine)  # a second open is a no-op upgrade
+    insp = sa_inspect(engine)
+    cols = {c["name"]: c for c in insp.get_columns("inspection_records")}
+    assert set(cols) == {c.name for c in records_table.columns}
+    assert all(cols[c.name]["nullable"] == c.nullable for c in records_table.columns)
+    assert {i["name"] for i in insp.get_indexes("inspection_records")} >= {
+        "ix_inspection_workpiece", "ix_inspection_time"}
+    assert "inspection_alembic_version" in insp.get_table_names()

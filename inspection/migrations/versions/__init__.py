@@ -1,0 +1,1 @@
+"""Revisions of the inspection records schema."""
