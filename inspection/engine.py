@@ -258,13 +258,12 @@ class InspectionWorker:
         return (len(t) - 1) / (t[-1] - t[0]) if len(t) >= 2 and t[-1] > t[0] else 0.0
 
     def _collect(self) -> list[Frame]:
-        first = self.mailboxes[0].get(timeout=0.1) if len(self.mailboxes) == 1 else None
-        frames = [first] if first is not None else []
-        for m in self.mailboxes[1 if len(self.mailboxes) == 1 else 0:]:
-            f = m.get(timeout=0)
-            if f is not None:
-                frames.append(f)
-        if not frames and len(self.mailboxes) > 1:
+        """The newest frame of every mailbox that has one: one batch (waits briefly if none)."""
+        if len(self.mailboxes) == 1:
+            f = self.mailboxes[0].get(timeout=0.1)
+            return [f] if f is not None else []
+        frames = [f for m in self.mailboxes if (f := m.get(timeout=0)) is not None]
+        if not frames:
             time.sleep(0.005)
         return frames
 

@@ -138,3 +138,22 @@ def test_migrations_match_the_table_definition(tmp_path):
     assert {i["name"] for i in insp.get_indexes("inspection_records")} >= {
         "ix_inspection_workpiece", "ix_inspection_time"}
     assert "inspection_alembic_version" in insp.get_table_names()
+
+
+def test_worker_batches_frames_of_several_mailboxes(untrained_model, sample_files):
+    insp = Inspector(InferenceEngine(load_model(untrained_model), "cpu"), ORDER)
+    boxes = [Mailbox(), Mailbox(), Mailbox()]
+    for i, b in enumerate(boxes):
+        b.put(Frame(f"cam{i}", time.time_ns(), 1, f"cam{i}", data=sample_files[i].read_bytes()))
+    batches = []
+    real = insp.inspect
+    insp.inspect = lambda frames: batches.append(len(frames)) or real(frames)
+    results = []
+    w = InspectionWorker(insp, boxes, results.append)
+    w.start()
+    deadline = time.monotonic() + 5
+    while len(results) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert w.stop(timeout=3)
+    assert sorted(r.record.workpiece_id for r in results) == ["cam0", "cam1", "cam2"]
+    assert batches[0] == 3  # the three waiting frames went through the model as one batch
