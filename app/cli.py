@@ -10,19 +10,27 @@ import sys
 import click
 
 from app import __version__
-from app.commands.bench_cmd import bench_cmd
-from app.commands.chain_cmd import chain_cmd
-from app.commands.evaluate_cmd import evaluate_cmd
-from app.commands.genesis_cmd import genesis_cmd
 from app.commands.gui_cmd import gui_cmd
-from app.commands.init_cmd import init_cmd
-from app.commands.inspect_cmd import inspect_cmd
-from app.commands.node_cmd import node_cmd
-from app.commands.train_cmd import train_cmd
+from app.commands.lazy import LazyGroup
 from app.errors import BcmlpError
+
+# Each command is imported only when it runs: name -> "module:attribute".
+COMMANDS = {
+    "bench": "app.commands.bench_cmd:bench_cmd",
+    "chain": "app.commands.chain_cmd:chain_cmd",
+    "evaluate": "app.commands.evaluate_cmd:evaluate_cmd",
+    "genesis": "app.commands.genesis_cmd:genesis_cmd",
+    "gui": "app.commands.gui_cmd:gui_cmd",
+    "init": "app.commands.init_cmd:init_cmd",
+    "inspect": "app.commands.inspect_cmd:inspect_cmd",
+    "node": "app.commands.node_cmd:node_cmd",
+    "train": "app.commands.train_cmd:train_cmd",
+}
 
 
 @click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -38,8 +46,6 @@ def cli(ctx: click.Context, self_test: bool) -> None:
         ctx.invoke(gui_cmd, self_test=self_test)
 
 
-for command in (gui_cmd, init_cmd, train_cmd, evaluate_cmd, inspect_cmd, bench_cmd, genesis_cmd, node_cmd, chain_cmd):
-    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

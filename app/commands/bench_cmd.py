@@ -1,17 +1,17 @@
-"""`bcmlp bench ...`: benchmarks that print JSON. Each area adds its sub-command here."""
+"""`bcmlp bench ...`: benchmarks that print JSON. Each area adds its sub-command to LAZY."""
 
 from __future__ import annotations
 
 import click
 
+from app.commands.lazy import LazyGroup
 
-@click.group("bench")
+LAZY = {
+    "inspection": "app.commands.bench_inspection_cmd:bench_inspection_cmd",
+    "ledger": "app.commands.bench_ledger_cmd:bench_ledger_cmd",
+}
+
+
+@click.group("bench", cls=LazyGroup, lazy=LAZY)
 def bench_cmd() -> None:
     """Benchmarks (ledger, inspection, sync); each prints JSON."""
-
-
-from app.commands.bench_inspection_cmd import bench_inspection_cmd  # noqa: E402
-from app.commands.bench_ledger_cmd import bench_ledger_cmd  # noqa: E402
-
-bench_cmd.add_command(bench_inspection_cmd)
-bench_cmd.add_command(bench_ledger_cmd)

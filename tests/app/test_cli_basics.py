@@ -13,7 +13,10 @@ from app.cli import cli
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         yield prefix + (name,)
         if isinstance(cmd, click.Group):
             yield from all_commands(cmd, prefix + (name,))
@@ -28,7 +31,7 @@ def test_version(run_cli):
 def test_help_lists_commands(run_cli):
     code, out, _ = run_cli("--help")
     assert code == 0
-    for name in cli.commands:
+    for name in cli.list_commands(click.Context(cli)):
         assert name in out
 
 
@@ -52,3 +55,19 @@ def test_python_dash_m_app_runs():
     )
     assert proc.returncode == 0
     assert __version__ in proc.stdout
+
+
+def test_cli_start_imports_no_heavy_modules():
+    code = (
+        "import sys\n"
+        "from app.cli import main\n"
+        "try:\n"
+        "    main(['--version'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'PySide6', 'sqlalchemy', 'cv2'})\n"
+        "print(heavy)\n"
+        "sys.exit(1 if heavy else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
