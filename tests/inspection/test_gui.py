@@ -44,6 +44,7 @@ def test_operator_runs_on_replayed_samples(qtbot, operator):
     assert page.nok_strip.count() > 0
     assert "fps" in page.fps_label.text() and snap.camera_fps > 0
     page.grab().save(str(SCREENSHOTS / "operator.png"))
+    print(f"operator: paint timer late by at most {page.max_tick_gap_ms:.1f} ms, p95 {snap.p95_ms:.1f} ms")
     capture, worker = page.controller._capture, page.controller._worker
     page.stop()
     assert not capture.running and not worker.running

@@ -146,3 +146,30 @@ def test_capture_of_finite_source_ends(samples):
         time.sleep(0.02)
     assert [s.state for s in statuses][-1] == "ended"
     assert box.put_count == 60 and box.closed
+
+
+def test_http_stream_on_loopback(tmp_path):
+    """A video served over HTTP on 127.0.0.1 stands in for a network camera stream."""
+    import functools
+    import http.server
+
+    write_video(tmp_path / "cam.avi", n=20, size=(160, 120))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        src = open_source(f"http://127.0.0.1:{server.server_address[1]}/cam.avi")
+        assert isinstance(src, VideoSource) and src.live
+        try:
+            src.open()
+        except SourceError:
+            pytest.skip("this OpenCV build cannot read HTTP streams")
+        frames = [src.read() for _ in range(5)]
+        src.close()
+        assert [f.workpiece_id.rsplit("#", 1)[1] for f in frames] == ["1", "2", "3", "4", "5"]
+        assert frames[0].image.shape == (120, 160, 3)
+    finally:
+        server.shutdown()
+        server.server_close()

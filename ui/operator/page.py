@@ -6,6 +6,7 @@ pulling a snapshot on a timer (10 Hz) and repainting only what changed.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 from inspection.orders import Order
 from inspection.sources import SourceStatus
 from ui.operator.backend import OperatorBackend
-from ui.operator.controller import OperatorController, Snapshot, as_status
+from ui.operator.controller import NOK_STRIP, OperatorController, Snapshot, as_status
 
 PAINT_MS = 100
 _BIG = "color:white;border-radius:8px;font-size:48pt;font-weight:bold;"  # beats the theme's QSS
@@ -55,6 +56,7 @@ class OperatorPage(QWidget):
         self.controller = OperatorController(self)
         self._orders: list[Order] = []
         self._painted_version = -1
+        self._tick_classes: list[str] = []
         self._watching: QObject | None = None
 
         title = QLabel("Operator")
@@ -198,7 +200,9 @@ class OperatorPage(QWidget):
 
         self.timer = QTimer(self)
         self.timer.setInterval(PAINT_MS)
-        self.timer.timeout.connect(self.paint)
+        self.timer.timeout.connect(self._tick)
+        self._last_tick = 0.0
+        self.max_tick_gap_ms = 0.0  # GUI-thread responsiveness: how late the paint timer ran
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.browse.clicked.connect(self._browse)
@@ -280,6 +284,7 @@ class OperatorPage(QWidget):
         self.banner.setVisible(False)
         self.nok_strip.clear()
         self._painted_version = -1
+        self._last_tick, self.max_tick_gap_ms = 0.0, 0.0
         self.timer.start()
         return True
 
@@ -317,11 +322,19 @@ class OperatorPage(QWidget):
         self.message.setVisible(bool(text))
 
     # painting ------------------------------------------------------------------------
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if self._last_tick:
+            self.max_tick_gap_ms = max(self.max_tick_gap_ms, (now - self._last_tick) * 1000 - PAINT_MS)
+        self._last_tick = now
+        self.paint()
+
     def paint(self) -> None:
         snap = self.controller.snapshot()
         self._paint_counters(snap)
         self.fps_label.setText(f"camera {snap.camera_fps:.1f} fps | inference "
-                               f"{snap.inference_fps:.1f} fps | p95 {snap.p95_ms:.1f} ms")
+                               f"{snap.inference_fps:.1f} fps | p95 {snap.p95_ms:.1f} ms | "
+                               f"GUI late max {self.max_tick_gap_ms:.0f} ms")
         if snap.version == self._painted_version:
             return
         self._painted_version = snap.version
@@ -339,8 +352,10 @@ class OperatorPage(QWidget):
         classes = list(r.record.probs_permille) if r is not None else []
         if classes:
             self.bars.setOpts(x=np.arange(len(classes)), height=[snap.classes[c] for c in classes])
-            ax = self.class_plot.getAxis("bottom")
-            ax.setTicks([[(i, c.replace("_", " ")[:10]) for i, c in enumerate(classes)]])
+            if classes != self._tick_classes:
+                self._tick_classes = classes
+                ax = self.class_plot.getAxis("bottom")
+                ax.setTicks([[(i, c.replace("_", " ")[:10]) for i, c in enumerate(classes)]])
         self._paint_noks(snap)
         if snap.last_bad:
             self.status.showMessage(f"bad frame skipped: {snap.last_bad}", 5000)
@@ -350,19 +365,21 @@ class OperatorPage(QWidget):
             self.counter_labels[key].setText(str(getattr(snap, key)))
 
     def _paint_noks(self, snap: Snapshot) -> None:
-        shown = [self.nok_strip.item(i).data(Qt.ItemDataRole.UserRole)
-                 for i in range(self.nok_strip.count())]
-        wanted = [r.record.inspected_at_ns for r in reversed(snap.noks)]
-        if shown == wanted:
-            return
-        self.nok_strip.clear()
-        for r in reversed(snap.noks):
+        """Add only the NOK workpieces not shown yet (newest first), drop the oldest."""
+        shown = {self.nok_strip.item(i).data(Qt.ItemDataRole.UserRole)
+                 for i in range(self.nok_strip.count())}
+        for r in snap.noks:  # oldest to newest, each inserted at the front
+            key = r.record.inspected_at_ns
+            if key in shown:
+                continue
             a = r.assessment
             item = QListWidgetItem(_thumb(r.gray), r.record.workpiece_id)
             item.setToolTip(f"{r.record.workpiece_id}\n{a.top_class} {a.top_permille / 10:.1f}%\n"
                             f"quality {a.quality_index:.3f}")
-            item.setData(Qt.ItemDataRole.UserRole, r.record.inspected_at_ns)
-            self.nok_strip.addItem(item)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            self.nok_strip.insertItem(0, item)
+        while self.nok_strip.count() > NOK_STRIP:
+            self.nok_strip.takeItem(self.nok_strip.count() - 1)
 
     # lifetime ------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
