@@ -4,7 +4,8 @@ Sources (`open_source(spec)`):
 - `camera:N`: a local camera by index (OpenCV);
 - `rtsp://...`, `http(s)://...`: a network stream (OpenCV/FFmpeg);
 - a video file (`.avi`, `.mp4`, `.mkv`, ...);
-- a folder of images (or one image file) replayed in name order at a set rate, optionally looping.
+- a folder of images (or one image file) replayed in name order at a set rate, optionally looping
+  (video files too; cameras and streams run at their own rate).
 
 Every frame carries a source time stamp (ns since the epoch, taken when it was read) and a
 workpiece id from the source: the file name for image folders, `<video stem>#<frame number>` for
@@ -134,7 +135,6 @@ class VideoSource:
         self.spec = spec
         self.name = spec
         self.loop = loop
-        self._pace = _Paced(rate)
         self._cap: cv2.VideoCapture | None = None
         self._seq = 0
         self._frame_no = 0
@@ -154,6 +154,8 @@ class VideoSource:
             self._target = spec
             self.live = False
             self._prefix = Path(spec).stem
+        # a live source sets its own pace: holding reads back would only let its buffer go stale
+        self._pace = _Paced(None if self.live else rate)
 
     def open(self) -> None:
         if not self.live and not Path(str(self._target)).is_file():
