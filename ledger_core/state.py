@@ -26,7 +26,10 @@ from ledger_core.keys import key_id
 from ledger_core.signing import VerifiedCache, verify
 from ledger_core.tx import CERT_KIND_ROLE, Tx, TxError, check_signature, rotation_proof_body
 
-TABLES = ("org", "participant", "nonce", "validator", "proposal", "pending", "param")
+TABLES = (
+    "org", "participant", "nonce", "validator", "proposal", "pending", "param",
+    "cert", "rating", "batch", "report",  # effects.py
+)
 ACTIVATION_DELAY = 2  # a completed quorum takes effect two heights later (DESIGN.md section 3)
 
 Writes = dict[tuple[str, str], Any]
@@ -514,3 +517,8 @@ for _t, _fn in (
     ("rating.submit", _no_self_rating),
 ):
     register_effect(_t, _fn)
+
+# certificates, ratings, anchoring and monitoring (after the base effects, which they replace)
+from ledger_core import effects as _effects  # noqa: E402
+
+_effects.register()

@@ -59,8 +59,8 @@ def test_dev_node_from_identity_then_verify(ident_dir, run_cli):
             assert stat.S_IMODE(os.stat(ident_dir / f).st_mode) == 0o600
         store = IdentityStore(DataDir(ident_dir))
         me = Signer.from_keypair(store.unlock(PASS))
-        cert = {"cert": {"kind": "labels", "subject": {"name": "neu", "version": "1", "digest": "a" * 64},
-                         "lineage": [], "predicate": {"classes": 6}, "valid_from": 0, "valid_until": None}}
+        cert = {"cert": {"kind": "infrastructure", "subject": {"name": "neu", "version": "1", "digest": "a" * 64},
+                         "lineage": [], "predicate": {"component": "camera"}, "valid_from": 0, "valid_until": None}}
         chain_id = cl.status()["chain_id"]
         ans = cl.submit(txm.make(me, chain_id, "cert.issue", 1, cert, 1), wait=True)
         assert ans["ok"], ans

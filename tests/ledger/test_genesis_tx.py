@@ -146,7 +146,8 @@ def test_roles_are_enforced(c):
     cert = {"cert": {"kind": "model", "subject": {"name": "m", "version": "1", "digest": "a" * 64},
                      "lineage": [], "predicate": {}, "valid_from": 0, "valid_until": None}}
     assert rejected(st_, txm.make(c.devices[0], c.chain_id, "cert.issue", 1, cert, T0)) == "role_not_allowed"
-    st_.admit(txm.make(c.expert, c.chain_id, "cert.issue", 1, cert, T0), None, None)
+    infra = {"cert": {**cert["cert"], "kind": "infrastructure", "predicate": {"component": "camera"}}}
+    st_.admit(txm.make(c.expert, c.chain_id, "cert.issue", 1, infra, T0), None, None)
     assert rejected(st_, report(c.other_expert, c.chain_id, 1)) == "role_not_allowed"
     prop = {"action": "set_param", "name": "trust_threshold_permille", "value": 700}
     assert rejected(st_, txm.make(c.expert, c.chain_id, "member.propose", 1, prop, T0)) == "role_not_allowed"
