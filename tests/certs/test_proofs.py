@@ -1,0 +1,69 @@
+"""Check-by-check verification of certificates and offline proof bundles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ledger_core.encoding import canonical
+from ledger_core.proofs import BundleError, Live, build_bundle, check_bundle
+from tests.certs.helpers import T0, certify_all, trust_everyone, world
+
+
+@pytest.fixture
+def w(tmp_path):
+    return world(tmp_path)
+
+
+def live(w):
+    return Live(w.get, w.tkeys, w.chain.state.height, T0 + 10)
+
+
+def failed(rep):
+    return {c.name for c in rep.checks if not c.ok}
+
+
+def test_online_and_offline_verification(w):
+    ids = certify_all(w)
+    trust_everyone(w)
+    rep = check_bundle(build_bundle(w.chain.store, w.chain.genesis, live(w), ids["model"]), w.chain.genesis,
+                       live(w), "c" * 64)
+    assert rep.ok, rep.as_dict()
+    names = [c.name for c in rep.checks]
+    for n in ("issuer signature", "issuer role", "commit", "inclusion", "not revoked", "validity", "files",
+              "trust", "lineage"):
+        assert n in names
+    assert any(n.startswith("lineage ") and n.endswith("commit") for n in names)
+    bundle = json.loads(canonical(build_bundle(w.chain.store, w.chain.genesis, live(w), ids["model"])))
+    assert check_bundle(bundle, w.chain.genesis).ok  # offline: genesis only
+    assert failed(check_bundle(bundle, w.chain.genesis, local_digest="9" * 64)) == {"files"}
+
+
+def test_tampered_bundles_fail(w):
+    ids = certify_all(w)
+    trust_everyone(w)
+    good = json.loads(canonical(build_bundle(w.chain.store, w.chain.genesis, live(w), ids["model"])))
+    b = json.loads(json.dumps(good))
+    b["commit"]["signatures"][0]["signature"] = "0" * 128
+    assert "commit" in failed(check_bundle(b, w.chain.genesis))
+    b = json.loads(json.dumps(good))
+    b["inclusion"] = ["0" * 64] * len(b["inclusion"]) or ["0" * 64]
+    assert "inclusion" in failed(check_bundle(b, w.chain.genesis))
+    b = json.loads(json.dumps(good))
+    b["lineage"][0]["tx"]["body"]["payload"]["cert"]["subject"]["digest"] = "7" * 64
+    assert not check_bundle(b, w.chain.genesis).ok
+    b = json.loads(json.dumps(good))
+    b["lineage"] = b["lineage"][1:]
+    assert "lineage" in failed(check_bundle(b, w.chain.genesis))
+    with pytest.raises(BundleError):
+        check_bundle({"cert_id": "x"}, w.chain.genesis)
+
+
+def test_revoked_lineage_fails_online(w):
+    ids = certify_all(w)
+    trust_everyone(w)
+    assert w.submit("aud2", "cert.revoke", {"cert_id": ids["dataset"], "reason": "poisoned"})[1] is None
+    rep = check_bundle(build_bundle(w.chain.store, w.chain.genesis, live(w), ids["model"]), w.chain.genesis, live(w))
+    bad = failed(rep)
+    assert f"lineage {ids['dataset'][:16]}: not revoked" in bad and "lineage" in bad
