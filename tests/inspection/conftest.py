@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 import resources
+from inspection.dataset import is_validation
 from inspection.model import NeuNet, save_model
 from inspection.preprocess import DEFAULT_PREPROCESS
 
@@ -42,3 +44,20 @@ def untrained_model(tmp_path) -> Path:
     weights, _, _ = save_model(NeuNet(6, (8, 16)), tmp_path / "tiny", DEFAULT_PREPROCESS,
                                {"validation": {}})
     return weights
+
+
+@pytest.fixture
+def tiny_set(tmp_path) -> Path:
+    """The bundled samples (10 per class): both sides of the split get some images."""
+    root = tmp_path / "set"
+    shutil.copytree(SAMPLES, root)
+    names = [p.name for p in root.rglob("*.jpg")]
+    # the samples all come from the validation side; rename some so training gets images too
+    for i, p in enumerate(sorted(root.rglob("*.jpg"))):
+        if i % 2 == 0:
+            k = 0
+            while is_validation(f"t{k}_{p.name}"):
+                k += 1
+            p.rename(p.with_name(f"t{k}_{p.name}"))
+    assert len(names) == 60
+    return root

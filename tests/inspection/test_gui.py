@@ -101,8 +101,6 @@ def test_operator_counts_bad_frames(qtbot, operator, tmp_path):
 
 
 def test_models_page_card_and_training(qtbot, tmp_path):
-    from .test_train_cli import tiny_set  # noqa: F401 - fixture body reused below
-
     page = ModelsPage(ModelServices(DataDir(tmp_path)))
     qtbot.addWidget(page)
     page.resize(1000, 700)
@@ -115,6 +113,22 @@ def test_models_page_card_and_training(qtbot, tmp_path):
     assert page.start_training(epochs=1)
     qtbot.waitUntil(lambda: page.worker is None, timeout=60_000)
     assert "training failed" in page.progress_text.text()
+
+
+def test_models_page_trains_on_a_worker(qtbot, tmp_path, tiny_set):
+    page = ModelsPage(ModelServices(DataDir(tmp_path)))
+    qtbot.addWidget(page)
+    page.data_path.setText(str(tiny_set))
+    page.out_path.setText(str(tmp_path / "gui-model"))
+    seen = []
+    assert page.start_training(epochs=1, limit_per_class=2)
+    page.worker.progressed.connect(lambda stage, *a: seen.append(stage))
+    assert not page.start_training()  # one training at a time
+    qtbot.waitUntil(lambda: page.worker is None, timeout=60_000)
+    assert "wrote" in page.progress_text.text(), page.progress_text.text()
+    assert (tmp_path / "gui-model.safetensors").exists() and "train" in seen
+    assert page.model_path.text().endswith("gui-model.safetensors")
+    assert "validation accuracy" in page.card_view.toPlainText()
 
 
 def test_models_page_cancel(qtbot, tmp_path, neu_full):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from inspection.dataset import is_validation
 from inspection.model import card_path_for, load_model
 
 from .conftest import BUNDLED_MODEL, SAMPLES
@@ -23,23 +22,6 @@ REPO = Path(__file__).resolve().parents[2]
 def one_error_line(err: str) -> bool:
     lines = err.strip().splitlines()
     return len(lines) == 1 and lines[0].startswith("bcmlp: error:") and "Traceback" not in err
-
-
-@pytest.fixture
-def tiny_set(tmp_path) -> Path:
-    """The bundled samples (10 per class): both sides of the split get some images."""
-    root = tmp_path / "set"
-    shutil.copytree(SAMPLES, root)
-    names = [p.name for p in root.rglob("*.jpg")]
-    # the samples all come from the validation side; rename some so training gets images too
-    for i, p in enumerate(sorted(root.rglob("*.jpg"))):
-        if i % 2 == 0:
-            k = 0
-            while is_validation(f"t{k}_{p.name}"):
-                k += 1
-            p.rename(p.with_name(f"t{k}_{p.name}"))
-    assert len(names) == 60
-    return root
 
 
 def test_train_one_epoch_writes_weights_and_card(run_cli, tiny_set, tmp_path):
