@@ -111,6 +111,10 @@ class Node:
         self.started = time.time()
         self.committed_txs = 0
         self._lock_fd: int | None = None
+        # Set by a networked producer: called with each newly admitted tx (gossip), and a
+        # function adding its part ("network", "consensus") to the status answer.
+        self.on_admitted: list[Any] = []
+        self.status_extra: Any = None
 
     # -- used by block producers ------------------------------------------------------------
 
@@ -148,6 +152,8 @@ class Node:
             return {"ok": False, **exc.as_dict()}, None
         self.mempool.add(tx)
         self.wake.set()
+        for fn in self.on_admitted:
+            fn(tx)
         return {"ok": True, "hash": tx.hash}, tx.hash
 
     def _waiter(self, tx_hash: str) -> asyncio.Future[dict[str, Any]]:
@@ -180,6 +186,7 @@ class Node:
             "node_key": self.signer.key_id,
             "committed_txs": self.committed_txs,
             "uptime_s": int(time.time() - self.started),
+            **(self.status_extra() if self.status_extra else {}),
         }
 
     async def handle(self, req: dict[str, Any]) -> dict[str, Any]:

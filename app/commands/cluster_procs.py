@@ -1,0 +1,112 @@
+"""Run `bcmlp node` processes of one consortium on loopback (benchmarks and fault tests)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ledger_core.client import NodeClient, NodeUnavailable
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free loopback ports (held together while picking, so they differ)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+class NodeProc:
+    """One node process: `root` data dir, p2p `port`, static `peers` (HOST:PORT texts)."""
+
+    def __init__(
+        self, root: Path, port: int, peers: list[str], extra: list[str] | None = None, dev: bool = False
+    ) -> None:
+        self.root = Path(root)
+        self.dev = dev
+        self.port = port
+        self.peers = peers
+        self.extra = list(extra or [])
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.client: NodeClient | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "app", "node", "--data-dir", str(self.root), *self.extra]
+        if self.dev:
+            args.append("--dev")
+        else:
+            args += ["--listen", f"127.0.0.1:{self.port}", "--no-discovery"]
+        for p in self.peers:
+            args += ["--peer", p]
+        log = open(self.root / "node.out", "ab")  # noqa: SIM115 - the child holds it
+        try:
+            self.proc = subprocess.Popen(args, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        finally:
+            log.close()
+        self.client = NodeClient(self.root / "node.sock", timeout=30)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc is None or self.proc.poll() is not None:
+                code = None if self.proc is None else self.proc.returncode
+                raise RuntimeError(f"node {self.root.name} exited with {code}; see {self.root / 'node.out'}")
+            try:
+                self.status()
+                return
+            except NodeUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def status(self) -> dict[str, Any]:
+        assert self.client is not None
+        return self.client.status()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60, signal_it: bool = True) -> int | None:
+        if self.client is not None:
+            self.client.close()
+        if self.proc is None:
+            return None
+        if signal_it and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+def cluster(roots: list[Path], extra: list[str] | None = None) -> list[NodeProc]:
+    """Node processes (not started) for `roots`, each with every other as a static peer."""
+    ports = free_ports(len(roots))
+    return [
+        NodeProc(r, ports[i], [f"127.0.0.1:{p}" for j, p in enumerate(ports) if j != i], extra)
+        for i, r in enumerate(roots)
+    ]
+
+
+def stop_all(nodes: list[NodeProc]) -> list[int | None]:
+    """SIGTERM to every running node at once, then wait for each; the exit codes."""
+    for n in nodes:
+        if n.running:
+            n.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+    return [n.stop(signal_it=False) for n in nodes]

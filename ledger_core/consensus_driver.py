@@ -1,0 +1,497 @@
+"""The consortium block producer: Tendermint driven by asyncio timers over the peer Transport.
+
+Replaces `node.SingleValidatorProducer` for a chain with several validators. One asyncio task
+owns the state machine (`consensus.Tendermint`); everything else feeds it on the same loop:
+
+* proposals carry the block built by `Chain.propose` (payload = `Block.to_obj()`, value id =
+  block id); `valid` parses the payload, checks that its id is the value id and runs
+  `Chain.check_block`; a decision is persisted through `Chain.persist` (one database
+  transaction, in a worker thread), then `Node.apply_decided`; the commit (the quorum of
+  precommits) is carried in the next block by `Chain.propose`.
+* peer messages (canonical JSON over the authenticated Transport): `{"t": "txs", "txs": [...]}`
+  mempool gossip, `{"t": "cons", "m": <consensus message>}`, `{"t": "status", "height": H}`
+  (sent every `status_s`), and the block-sync pair `get_blocks`/`blocks` (see `sync`).
+* a node whose key is a validator of the height signs through `GuardedSigner`
+  (`<data-dir>/signer_state.json`, fsync before every signature); any other node follows
+  consensus without voting, syncs and relays. Evidence of double signing is appended to
+  `<data-dir>/evidence.jsonl`.
+* after a decision the next height starts at once when transactions are pending, else after
+  `heartbeat_s` (empty heartbeat blocks), or as soon as a message of the next height arrives.
+* when height/round have not moved for `gossip_s`, `gossip_messages()` are re-sent; when a peer
+  announces a height above ours, blocks are fetched in batches, checked and applied, and
+  consensus restarts at the new height with that height's validator set (so membership changes
+  take effect at H+2 on every node: the state computes the set, consensus only reads it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ledger_core import sync
+from ledger_core.block import Block, BlockError, parse_block
+from ledger_core.consensus import (
+    Broadcast,
+    CachedVerifier,
+    Decide,
+    EvidenceFound,
+    EvidencePool,
+    GuardedSigner,
+    MessageError,
+    ScheduleTimeout,
+    Tendermint,
+    TimeoutConfig,
+    ValidatorSet,
+    Value,
+)
+from ledger_core.consensus.messages import from_wire
+from ledger_core.keys import KeyPair
+from ledger_core.net import transport as tp
+from ledger_core.net.peer import Peer
+from ledger_core.node import Node, now_ms
+from ledger_core.state import BlockResult
+from ledger_core.tx import Tx
+
+log = logging.getLogger("bcmlp.consensus")
+
+MAX_PROPOSAL_TX_BYTES = 3 * 1024 * 1024  # the proposal must fit one 4 MiB frame
+TX_GOSSIP_BATCH = 2000
+SYNC_BATCH = 200
+SYNC_TIMEOUT_S = 10.0
+
+
+def commit_of(d: Decide) -> dict[str, Any]:
+    """The block commit (block.verify_commit format) from the decision's precommits."""
+    sigs = sorted(
+        (
+            {"validator": m.validator, "signature": m.signature.hex()}
+            for m in d.commit
+            if m.block_id == d.value.block_id and m.round == d.round
+        ),
+        key=lambda x: x["validator"],
+    )
+    return {"height": d.height, "round": d.round, "block_id": d.value.block_id, "signatures": sigs}
+
+
+class ConsensusProducer:
+    """Network + consensus + sync for one node (the `BlockProducer` of `Node.run`)."""
+
+    def __init__(
+        self,
+        node: Node,
+        keys: KeyPair,
+        data_dir: Path,
+        *,
+        listen: tuple[str, int] = ("127.0.0.1", 0),
+        peers: list[tuple[str, int]] | None = None,
+        discovery: Callable[[int, Callable[[Any], Any]], Any] | None = None,
+        timeouts: TimeoutConfig | None = None,
+        heartbeat_s: float = 1.0,
+        gossip_s: float = 1.0,
+        status_s: float = 0.5,
+    ) -> None:
+        self.node = node
+        self.chain = node.chain
+        self.keys = keys
+        self.data_dir = Path(data_dir)
+        self.listen = listen
+        self.static_peers = list(peers or [])
+        self.discovery_factory = discovery
+        self.discovery: Any = None
+        self.heartbeat_s = heartbeat_s
+        self.gossip_s = gossip_s
+        self.status_s = status_s
+        self.guarded = GuardedSigner.open(self.data_dir / "signer_state.json", keys, self.chain.chain_id)
+        self.evidence = EvidencePool()
+        self.sm = Tendermint(
+            self.chain.chain_id,
+            self._validator_set(),
+            None,
+            self._get_value,
+            self._valid,
+            timeouts or TimeoutConfig(),
+            verify=CachedVerifier(),
+        )
+        self.transport: tp.Transport | None = None
+        self.address: tuple[str, int] | None = None
+        self.peer_heights: dict[str, int] = {}
+        self.last_votes: dict[str, dict[str, Any]] = {}
+        self._built: dict[str, tuple[Block, BlockResult]] = {}
+        self._checked: dict[str, tuple[Block, BlockResult]] = {}
+        self._commit_lock = asyncio.Lock()
+        self._stop = asyncio.Event()
+        self._decided_at: float | None = None  # set while waiting to start the next height
+        self._next_seen = False
+        self._progress = (0, 0, time.monotonic())
+        self._tx_out: list[dict[str, Any]] = []
+        self._tx_flush_scheduled = False
+        self._from_peer: str | None = None
+        self._sync_pending: tuple[str, float] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.synced_blocks = 0
+        self._failure: BaseException | None = None
+
+    # -- validator sets and authorization -------------------------------------------------
+
+    def _validator_set(self) -> ValidatorSet:
+        vals = self.chain.state.validators()  # sorted by key id: the proposer order
+        return ValidatorSet(list(vals.values()))
+
+    def is_validator(self) -> bool:
+        return self.keys.key_id in self.chain.state.validators()
+
+    def _authorized(self, kid: str) -> bool:
+        p = self.chain.state.tables["participant"].get(kid)
+        return p is not None and p["status"] == "active" and p["kind"] == "node"
+
+    # -- state machine callbacks (synchronous, on the loop) --------------------------------
+
+    def _get_value(self, height: int) -> Value:
+        txs: list[Tx] = []
+        size = 0
+        for tx in self.node.candidates():
+            size += len(tx.raw)
+            if size > MAX_PROPOSAL_TX_BYTES:
+                break
+            txs.append(tx)
+        block, result = self.chain.propose(txs, self.keys.key_id, now_ms())
+        self._built[block.id] = (block, result)
+        return Value(block.id, block.to_obj())
+
+    def _valid(self, value: Value) -> bool:
+        if value.block_id in self._built or value.block_id in self._checked:
+            return True
+        try:
+            block = parse_block(
+                value.payload,
+                max_txs=self.chain.state.param("max_block_txs"),
+                max_tx_bytes=self.chain.state.param("max_tx_bytes"),
+            )
+            if block.id != value.block_id or block.height != self.chain.height + 1:
+                return False
+            result = self.chain.check_block(block)
+        except BlockError as exc:
+            log.info("proposal %s rejected: %s %s", value.block_id[:16], exc.code, exc)
+            return False
+        self._checked[block.id] = (block, result)
+        return True
+
+    # -- carrying out outputs -------------------------------------------------------------
+
+    def _do(self, outs: list[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        for o in outs:
+            if isinstance(o, Broadcast):
+                self._note_vote(o.message)
+                self._send_all({"t": "cons", "m": o.message.to_wire()})
+            elif isinstance(o, ScheduleTimeout):
+                loop.call_later(o.delay_ms / 1000, self._on_timeout, o)
+            elif isinstance(o, Decide):
+                self._spawn(self._commit_decided(o))
+            elif isinstance(o, EvidenceFound):
+                self._keep_evidence(o.evidence)
+
+    def _on_timeout(self, t: ScheduleTimeout) -> None:
+        if not self._stop.is_set():
+            self._do(self.sm.on_timeout(t))
+
+    def _send_all(self, msg: dict[str, Any], exclude: tuple[str, ...] = ()) -> None:
+        if self.transport is not None:
+            try:
+                self.transport.broadcast(msg, exclude)
+            except ValueError as exc:  # above the frame limit: cannot happen for our own sizes
+                log.error("message not sent: %s", exc)
+
+    def _keep_evidence(self, ev: Any) -> None:
+        if self.evidence.add(ev):
+            log.warning("double signing by validator %s at height %d", ev.validator[:16], ev.height)
+            with open(self.data_dir / "evidence.jsonl", "ab") as f:
+                f.write(ev.encode() + b"\n")
+                f.flush()
+                os.fsync(f.fileno())
+
+    def _note_vote(self, m: Any) -> None:
+        if m.type != "proposal":
+            self.last_votes[m.validator] = {
+                "type": m.type, "height": m.height, "round": m.round, "block_id": m.block_id,
+                "at_ms": now_ms(),
+            }
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("consensus task failed", exc_info=task.exception())
+            self._failure = task.exception()
+            self._stop.set()
+
+    # -- heights --------------------------------------------------------------------------
+
+    def _start_next_height(self) -> None:
+        self._decided_at = None
+        self._next_seen = False
+        self._built.clear()
+        self._checked.clear()
+        h = self.chain.height + 1
+        self.sm.signer = self.guarded if self.is_validator() else None
+        self._do(self.sm.start_height(h, self._validator_set()))
+        self._progress = (h, self.sm.round, time.monotonic())
+
+    def _maybe_start_next(self) -> None:
+        if self._decided_at is None or self._commit_lock.locked():
+            return
+        if (
+            len(self.node.mempool)
+            or self._next_seen
+            or time.monotonic() - self._decided_at >= self.heartbeat_s
+        ):
+            self._start_next_height()
+
+    async def _apply(self, block: Block, commit: dict[str, Any], result: BlockResult) -> None:
+        """Persist (checks the commit's quorum) and advance; the caller holds the commit lock."""
+        old_vals = self.chain.state.validators_hash()
+        signers = await asyncio.to_thread(self.chain.persist, block, commit, result)
+        self.node.apply_decided(block, commit, result, signers)
+        if self.chain.state.validators_hash() != old_vals and self.transport is not None:
+            await self.transport.recheck_authorization()
+
+    async def _commit_decided(self, d: Decide) -> None:
+        async with self._commit_lock:
+            if d.height != self.chain.height + 1:
+                return  # block sync got there first
+            got = self._built.get(d.value.block_id) or self._checked.get(d.value.block_id)
+            if got is None:
+                block = parse_block(d.value.payload)
+                got = (block, self.chain.check_block(block))
+            block, result = got
+            await self._apply(block, commit_of(d), result)
+        log.debug("height %d decided in round %d (%d txs)", d.height, d.round, len(block.txs))
+        self._decided_at = time.monotonic()
+        self._send_all({"t": "status", "height": self.chain.height})
+        self._maybe_start_next()
+
+    # -- peer messages --------------------------------------------------------------------
+
+    def _on_message(self, kid: str, msg: Any) -> Any:
+        if type(msg) is not dict:
+            return None
+        t = msg.get("t")
+        try:
+            if t == "cons":
+                return self._on_consensus(kid, msg.get("m"))
+            if t == "txs":
+                return self._on_txs(kid, msg.get("txs"))
+            if t == "status":
+                h = msg.get("height")
+                if type(h) is int and h >= 0:
+                    self.peer_heights[kid] = h
+                    self._maybe_sync()
+                return None
+            if t == "get_blocks":
+                return self._serve_blocks(kid, msg)
+            if t == "blocks":
+                return self._on_blocks(kid, msg.get("blocks"))
+        except MessageError as exc:
+            log.info("dropped a message from %s: %s", kid[:16], exc.code)
+        return None
+
+    def _on_consensus(self, kid: str, wire: Any) -> None:
+        m = from_wire(wire, self.chain.chain_id)
+        if self.sm.step == "commit" and m.height == self.sm.height + 1:
+            self._next_seen = True
+        h = m.height
+        if h > self.peer_heights.get(kid, 0) + 1:
+            self.peer_heights[kid] = h - 1
+        outs = self.sm.on_message(m)
+        if m.height == self.sm.height:
+            self._note_vote(m)
+        self._do(outs)
+        self._maybe_start_next()
+
+    def _on_txs(self, kid: str, envs: Any) -> None:
+        if type(envs) is not list or len(envs) > TX_GOSSIP_BATCH * 2:
+            return
+        self._from_peer = kid
+        try:
+            for env in envs:
+                self.node.admit(env)
+        finally:
+            self._from_peer = None
+        self._maybe_start_next()
+
+    def _queue_tx(self, tx: Tx) -> None:
+        """Node.on_admitted hook: gossip newly admitted txs, batched per loop turn."""
+        self._tx_out.append((tx.envelope(), self._from_peer))
+        if len(self._tx_out) >= TX_GOSSIP_BATCH:
+            self._flush_txs()
+        elif not self._tx_flush_scheduled:
+            self._tx_flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_txs)
+
+    def _flush_txs(self) -> None:
+        self._tx_flush_scheduled = False
+        out, self._tx_out = self._tx_out, []
+        if not out or self.transport is None:
+            return
+        # Relay to every peer but the one it came from (duplicates die at the mempool).
+        by_origin: dict[str | None, list[Any]] = {}
+        for env, origin in out:
+            by_origin.setdefault(origin, []).append(env)
+        for origin, envs in by_origin.items():
+            self._send_all({"t": "txs", "txs": envs}, (origin,) if origin else ())
+        self._maybe_start_next()
+
+    # -- block sync -----------------------------------------------------------------------
+
+    def _serve_blocks(self, kid: str, msg: dict[str, Any]) -> Any:
+        start, limit = msg.get("from"), msg.get("limit")
+        if type(start) is not int or type(limit) is not int or start < 1 or start > self.chain.height:
+            return None
+
+        async def serve() -> None:
+            items = await asyncio.to_thread(sync.read_batch, self.chain.store, start, limit)
+            if self.transport is not None and kid in self.transport.peers:
+                with contextlib.suppress(KeyError, ConnectionError, TimeoutError):
+                    await self.transport.send(kid, {"t": "blocks", "blocks": items}, timeout=10)
+
+        self._spawn(serve())
+        return None
+
+    def _maybe_sync(self) -> None:
+        if self.transport is None:
+            return
+        now = time.monotonic()
+        if self._sync_pending is not None:
+            if now - self._sync_pending[1] < SYNC_TIMEOUT_S:
+                return
+            self._sync_pending = None
+        ahead = [(h, kid) for kid, h in self.peer_heights.items()
+                 if h > self.chain.height and kid in self.transport.peers]
+        if not ahead:
+            return
+        _h, kid = max(ahead)
+        if self.transport.try_send(kid, {"t": "get_blocks", "from": self.chain.height + 1, "limit": SYNC_BATCH}):
+            self._sync_pending = (kid, now)
+
+    def _on_blocks(self, kid: str, items: Any) -> None:
+        if self._sync_pending is None or self._sync_pending[0] != kid or type(items) is not list:
+            return
+        self._spawn(self._apply_synced(kid, items))
+
+    async def _apply_synced(self, kid: str, items: list[Any]) -> None:
+        applied = 0
+        try:
+            for item in items:
+                async with self._commit_lock:
+                    if type(item) is dict and isinstance(item.get("block"), dict):
+                        h = item["block"].get("header", {}).get("height")
+                        if type(h) is int and h <= self.chain.height:
+                            continue  # consensus committed it meanwhile
+                    try:
+                        block, commit, result = await asyncio.to_thread(sync.check_item, self.chain, item)
+                        await self._apply(block, commit, result)
+                    except BlockError as exc:
+                        log.warning("block from %s rejected: %s %s", kid[:16], exc.code, exc)
+                        self.peer_heights.pop(kid, None)
+                        return
+                applied += 1
+        finally:
+            self._sync_pending = None
+        self.synced_blocks += applied
+        if applied and self.sm.height <= self.chain.height:
+            self._start_next_height()
+        self._maybe_sync()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def _on_connected(self, peer: Peer) -> None:
+        peer.try_send({"t": "status", "height": self.chain.height})
+
+    def _on_found(self, ann: Any) -> None:
+        if self.transport is not None and ann.key_id != self.keys.key_id and ann.addresses:
+            self.transport.add_peer(*ann.addresses[0], ann.key_id)
+
+    def status(self) -> dict[str, Any]:
+        st = self.sm.status()
+        vals = self.chain.state.validators()
+        peers = self.transport.peer_infos() if self.transport else []
+        return {
+            "role": "validator" if self.keys.key_id in vals else "full",
+            "p2p_address": list(self.address) if self.address else None,
+            "consensus": {**st, "quorum": 2 * len(vals) // 3 + 1},
+            "peers": [
+                {"key_id": p.key_id, "host": p.host, "port": p.port, "outbound": p.outbound,
+                 "rtt_us": None if p.rtt_ms is None else round(p.rtt_ms * 1000), "height": self.peer_heights.get(p.key_id)}
+                for p in peers
+            ],
+            "last_votes": self.last_votes,
+            "evidence": len(self.evidence),
+            "synced_blocks": self.synced_blocks,
+        }
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def _tick(self) -> None:
+        last_status = 0.0
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 0.1)
+            now = time.monotonic()
+            self._maybe_start_next()
+            h, r, since = self._progress
+            if (self.sm.height, self.sm.round) != (h, r):
+                self._progress = (self.sm.height, self.sm.round, now)
+            elif now - since >= self.gossip_s:
+                for m in self.sm.gossip_messages():
+                    self._send_all({"t": "cons", "m": m.to_wire()})
+                self._progress = (h, r, now)
+            if now - last_status >= self.status_s:
+                last_status = now
+                self._send_all({"t": "status", "height": self.chain.height})
+                self._maybe_sync()
+                if self.discovery is not None:
+                    with contextlib.suppress(Exception):
+                        await self.discovery.set_height(self.chain.height)
+
+    async def run(self) -> None:
+        self.transport = tp.Transport(
+            self.keys, self.chain.chain_id, self._authorized,
+            on_message=self._on_message, on_peer_connected=self._on_connected,
+        )
+        try:
+            self.address = await self.transport.listen(*self.listen)
+            (self.data_dir / "p2p.addr").write_text(f"{self.address[0]}:{self.address[1]}\n")
+            log.info("p2p listening on %s:%d as %s (%s)", *self.address, self.keys.key_id[:16],
+                     "validator" if self.is_validator() else "full node")
+            for host, port in self.static_peers:
+                self.transport.add_peer(host, port)
+            if self.discovery_factory is not None:
+                self.discovery = self.discovery_factory(self.address[1], self._on_found)
+                await self.discovery.start()
+            self.node.on_admitted.append(self._queue_tx)
+            self.node.status_extra = self.status
+            self._start_next_height()
+            await self._tick()
+            if self._failure is not None:
+                raise self._failure
+        finally:
+            for task in list(self._tasks):
+                if task.get_coro().__qualname__.startswith("ConsensusProducer._commit_decided"):
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(task, 30)  # a block being written completes
+                task.cancel()
+            if self.discovery is not None:
+                with contextlib.suppress(Exception):
+                    await self.discovery.close()
+            await self.transport.close()
