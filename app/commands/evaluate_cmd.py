@@ -6,12 +6,9 @@ from pathlib import Path
 
 import click
 
-from app import inspection_services as svc
 from app.commands.common import emit_json, json_option
 from app.errors import UserError
-from inspection.devices import DEVICE_CHOICES
-from inspection.evaluate import evaluate
-from inspection.perturb import parse as parse_perturbation
+from app.inspection_options import device_option
 
 
 @click.command("evaluate")
@@ -19,7 +16,7 @@ from inspection.perturb import parse as parse_perturbation
               type=click.Path(path_type=Path, dir_okay=False), help="MODEL.safetensors (card next to it).")
 @click.option("--data", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="Folder with one sub-folder of images per class.")
-@click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES))
+@device_option
 @click.option("--split", default="all", show_default=True,
               type=click.Choice(["all", "validation", "train"]),
               help="Which side of the stated file-name split to evaluate.")
@@ -29,6 +26,10 @@ from inspection.perturb import parse as parse_perturbation
 @json_option
 def evaluate_cmd(model_path, data, device, split, perturb, as_json) -> None:
     """Evaluate a model: {"accuracy", "per_class", "confusion", "n", "images_per_s"}."""
+    from app import inspection_services as svc
+    from inspection.evaluate import evaluate
+    from inspection.perturb import parse as parse_perturbation
+
     loaded = svc.model(model_path)
     try:
         for p in perturb:

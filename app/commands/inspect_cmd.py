@@ -7,89 +7,13 @@ capture thread and the latest-frame mailbox, so a slow inspection drops (and cou
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import click
 
-from app import inspection_services as svc
 from app.commands.common import data_dir_option, json_option
+from app.inspection_options import device_option
 from app.paths import open_data_dir
-from inspection.devices import DEVICE_CHOICES
-from inspection.engine import BadFrame, InspectionResult, Inspector
-from inspection.errors import SourceError
-from inspection.mailbox import Mailbox
-from inspection.sources import Capture, Frame, SourceStatus, open_source
-
-BATCH = 32
-
-
-def _emit(r: InspectionResult | BadFrame, as_json: bool) -> None:
-    if isinstance(r, BadFrame):
-        click.echo(f"bcmlp: skipped bad frame {r.workpiece_id}: {r.reason}", err=True)
-        return
-    a = r.assessment
-    if as_json:
-        d = r.record.to_json_dict()
-        d["top_class"] = a.top_class
-        d["top_permille"] = a.top_permille
-        click.echo(json.dumps(d, sort_keys=True))
-    else:
-        click.echo(f"{r.record.workpiece_id}\t{r.record.verdict}\tq={a.quality_index:.3f}\t"
-                   f"{a.top_class} {a.top_permille / 10:.1f}%")
-
-
-def _run_finite(src, inspector: Inspector, limit: int | None, as_json: bool) -> None:
-    src.open()
-    try:
-        done = 0
-        while limit is None or done < limit:
-            frames: list[Frame] = []
-            while len(frames) < BATCH and (limit is None or done + len(frames) < limit):
-                f = src.read()
-                if f is None:
-                    break
-                frames.append(f)
-            if not frames:
-                return
-            for r in inspector.inspect(frames):
-                _emit(r, as_json)
-            done += len(frames)
-    finally:
-        src.close()
-
-
-def _run_live(src, inspector: Inspector, limit: int | None, as_json: bool, timeout: float) -> int:
-    mailbox: Mailbox[Frame] = Mailbox()
-
-    def status(s: SourceStatus) -> None:
-        if s.state in ("lost", "failed"):
-            click.echo(f"bcmlp: source {s.state}: {s.message}"
-                       + (f" (retry {s.attempt} in {s.delay_s:.1f} s)" if s.state == "lost" else ""),
-                       err=True)
-
-    cap = Capture(src, mailbox, status, max_attempts=5)
-    cap.start()
-    done = 0
-    last = time.monotonic()
-    try:
-        while limit is None or done < limit:
-            f = mailbox.get(timeout=0.2)
-            if f is None:
-                if mailbox.closed and not cap.running:
-                    break
-                if time.monotonic() - last > timeout:
-                    click.echo(f"bcmlp: no frame for {timeout:.0f} s, stopping", err=True)
-                    break
-                continue
-            last = time.monotonic()
-            for r in inspector.inspect([f]):
-                _emit(r, as_json)
-            done += 1
-    finally:
-        cap.stop()
-    return mailbox.dropped
 
 
 @click.command("inspect")
@@ -106,7 +30,7 @@ def _run_live(src, inspector: Inspector, limit: int | None, as_json: bool, timeo
 @click.option("--rate", type=click.FloatRange(0, 1000), default=None,
               help="Replay rate in frames/s for folders and video files (default: unpaced).")
 @click.option("--loop", is_flag=True, help="Start a folder or video over at its end.")
-@click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES))
+@device_option
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="Live sources: stop after this many seconds without a frame.")
 @click.option("--no-store", is_flag=True, help="Do not keep records and images in the data dir.")
@@ -115,6 +39,11 @@ def _run_live(src, inspector: Inspector, limit: int | None, as_json: bool, timeo
 def inspect_cmd(source, model_path, order_file, order_id, params_csv, limit, rate, loop, device,
                 timeout, no_store, as_json, data_dir) -> None:
     """Inspect workpieces from a source headless; prints one record per line."""
+    from app import inspection_services as svc
+    from app.inspection_run import run_finite, run_live
+    from inspection.errors import SourceError
+    from inspection.sources import open_source
+
     loaded = svc.model(model_path)
     order = svc.pick_order(svc.orders(order_file), order_id)
     dd = None if no_store else open_data_dir(data_dir)
@@ -124,11 +53,11 @@ def inspect_cmd(source, model_path, order_file, order_id, params_csv, limit, rat
         if src.live or rate:
             src.open()  # a missing camera or dead URL is a clear error right away
             src.close()
-            dropped = _run_live(src, inspector, limit, as_json, timeout)
+            dropped = run_live(src, inspector, limit, as_json, timeout)
         else:
             if loop and limit is None:
                 raise SourceError("--loop without --rate needs --limit")
-            _run_finite(src, inspector, limit, as_json)
+            run_finite(src, inspector, limit, as_json)
             dropped = 0
     c = inspector.counters
     click.echo(f"bcmlp: inspected {c.inspected} (OK {c.ok}, NOK {c.nok}), bad frames {c.bad}, "

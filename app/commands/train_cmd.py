@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from app.commands.common import emit_json, json_option
-from app.inspection_services import user_errors
-from inspection.devices import DEVICE_CHOICES
-from inspection.train import DEFAULT_EPOCHS, TrainOptions, train
+from app.inspection_options import device_option
+
+DEFAULT_EPOCHS = 50  # inspection.train.DEFAULT_EPOCHS (a test keeps them equal)
 
 
 @click.command("train")
@@ -25,7 +25,7 @@ from inspection.train import DEFAULT_EPOCHS, TrainOptions, train
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Model path: writes MODEL.safetensors and MODEL.card.json.")
 @click.option("--epochs", default=DEFAULT_EPOCHS, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICE_CHOICES))
+@device_option
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**31 - 1))
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1, 4096))
 @click.option("--limit-per-class", default=None, type=click.IntRange(1, 1_000_000),
@@ -33,6 +33,9 @@ from inspection.train import DEFAULT_EPOCHS, TrainOptions, train
 @json_option
 def train_cmd(data, out, epochs, device, seed, batch_size, limit_per_class, as_json) -> None:
     """Train the compact CNN (stated split: see the model card) and write weights + card."""
+    from app.inspection_services import user_errors
+    from inspection.train import TrainOptions, train
+
     opts = TrainOptions(data=data, out=out, epochs=epochs, device=device, seed=seed,
                         batch_size=batch_size, limit_per_class=limit_per_class)
     rank = int(os.environ.get("RANK", "0"))

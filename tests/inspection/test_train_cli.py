@@ -224,3 +224,18 @@ def test_inspect_paced_replay_goes_through_the_mailbox(run_cli):
     lines = out.splitlines()
     assert len(lines) == 12 and all(line.split("\t")[1] in ("OK", "NOK") for line in lines)
     assert "inspected 12" in err
+
+
+def test_cli_options_match_the_inspection_package():
+    from app.commands.train_cmd import DEFAULT_EPOCHS
+    from app.inspection_options import DEVICE_CHOICES
+    from inspection import devices, train
+
+    assert DEVICE_CHOICES == devices.DEVICE_CHOICES and DEFAULT_EPOCHS == train.DEFAULT_EPOCHS
+
+
+def test_command_line_start_does_not_import_torch():
+    code = "import sys, app.cli; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == "False", out.stderr

@@ -1,0 +1,82 @@
+"""Running a headless inspection for `bcmlp inspect`: finite sources in batches, live ones
+through the capture thread and the latest-frame mailbox; one output line per record."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from inspection.engine import BadFrame, InspectionResult, Inspector
+from inspection.mailbox import Mailbox
+from inspection.sources import Capture, Frame, SourceStatus
+
+BATCH = 32
+
+
+def emit(r: InspectionResult | BadFrame, as_json: bool) -> None:
+    if isinstance(r, BadFrame):
+        click.echo(f"bcmlp: skipped bad frame {r.workpiece_id}: {r.reason}", err=True)
+        return
+    a = r.assessment
+    if as_json:
+        d = r.record.to_json_dict()
+        d["top_class"] = a.top_class
+        d["top_permille"] = a.top_permille
+        click.echo(json.dumps(d, sort_keys=True))
+    else:
+        click.echo(f"{r.record.workpiece_id}\t{r.record.verdict}\tq={a.quality_index:.3f}\t"
+                   f"{a.top_class} {a.top_permille / 10:.1f}%")
+
+
+def run_finite(src, inspector: Inspector, limit: int | None, as_json: bool) -> None:
+    src.open()
+    try:
+        done = 0
+        while limit is None or done < limit:
+            frames: list[Frame] = []
+            while len(frames) < BATCH and (limit is None or done + len(frames) < limit):
+                f = src.read()
+                if f is None:
+                    break
+                frames.append(f)
+            if not frames:
+                return
+            for r in inspector.inspect(frames):
+                emit(r, as_json)
+            done += len(frames)
+    finally:
+        src.close()
+
+
+def run_live(src, inspector: Inspector, limit: int | None, as_json: bool, timeout: float) -> int:
+    mailbox: Mailbox[Frame] = Mailbox()
+
+    def status(s: SourceStatus) -> None:
+        if s.state in ("lost", "failed"):
+            click.echo(f"bcmlp: source {s.state}: {s.message}"
+                       + (f" (retry {s.attempt} in {s.delay_s:.1f} s)" if s.state == "lost" else ""),
+                       err=True)
+
+    cap = Capture(src, mailbox, status, max_attempts=5)
+    cap.start()
+    done = 0
+    last = time.monotonic()
+    try:
+        while limit is None or done < limit:
+            f = mailbox.get(timeout=0.2)
+            if f is None:
+                if mailbox.closed and not cap.running:
+                    break
+                if time.monotonic() - last > timeout:
+                    click.echo(f"bcmlp: no frame for {timeout:.0f} s, stopping", err=True)
+                    break
+                continue
+            last = time.monotonic()
+            for r in inspector.inspect([f]):
+                emit(r, as_json)
+            done += 1
+    finally:
+        cap.stop()
+    return mailbox.dropped
