@@ -293,7 +293,7 @@ class Capture:
                 self._status("connecting", attempt=attempt)
                 try:
                     self.source.open()
-                except SourceError as exc:
+                except Exception as exc:  # noqa: BLE001 - SourceError, or whatever a back end raises
                     attempt += 1
                     if not self._retry(str(exc), attempt):
                         return
