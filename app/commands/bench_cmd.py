@@ -9,6 +9,7 @@ from app.commands.lazy import LazyGroup
 LAZY = {
     "inspection": "app.commands.bench_inspection_cmd:bench_inspection_cmd",
     "ledger": "app.commands.bench_ledger_cmd:bench_ledger_cmd",
+    "sync": "app.commands.bench_sync_cmd:bench_sync_cmd",
 }
 
 

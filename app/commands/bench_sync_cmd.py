@@ -1,0 +1,119 @@
+"""`bcmlp bench sync`: how fast a fresh node catches up a chain through the peer network.
+
+Builds a chain of N blocks (T transactions each) of a 4-validator consortium offline, signing
+every commit with three of the four validator keys, into node-1's database; starts node-1 as
+the source and a fresh node-2 (same genesis, its own key, empty database) with node-1 as its
+only peer, and times node-2 from its start until it holds height N. node-2 checks every block
+(hashes, every transaction signature, the commit quorum) before applying it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from app.commands.bench_ledger_cmd import _sign_load, setup_consortium
+from app.commands.cluster_procs import cluster, stop_all
+from app.commands.common import emit_json, json_option
+from app.commands.ledger_common import load_node_key
+from app.db import make_engine, sqlite_url
+from app.errors import UserError
+from ledger_core import tx as txm
+from ledger_core.block import sign_commit
+from ledger_core.chain import Chain
+from ledger_core.client import NodeUnavailable
+from ledger_core.store import LedgerStore
+
+
+def build_chain(root: Path, signers: list, genesis, load: list[dict], blocks: int, per_block: int) -> int:
+    """Append `blocks` blocks to root's database (each with up to per_block txs of `load`)."""
+    engine = make_engine(sqlite_url(root / "ledger.sqlite"))
+    try:
+        chain = Chain(LedgerStore(engine), genesis)
+        t0 = time.time_ns() // 1_000_000
+        it = iter(load)
+        total = 0
+        for h in range(1, blocks + 1):
+            txs = [txm.from_obj(env) for _, env in zip(range(per_block), it, strict=False)]
+            block, result = chain.propose(txs, signers[h % len(signers)].key_id, t0 + h)
+            commit = sign_commit(signers[:3], chain.chain_id, block.height, 0, block.id)
+            chain.commit(block, commit, result)
+            total += len(result.accepted)
+        return total
+    finally:
+        engine.dispose()
+
+
+@click.command("sync")
+@click.option("--blocks", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--txs-per-block", default=10, show_default=True, type=click.IntRange(0, 5000))
+@click.option("--timeout", default=600.0, show_default=True, type=click.FloatRange(1, 36000))
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Keep the node directories as <data-dir>/node-1/ ... (default: temporary ones).")
+@json_option
+def bench_sync_cmd(blocks, txs_per_block, timeout, data_dir, as_json) -> None:
+    """Catch-up speed of a fresh node: {"blocks", "txs", "seconds", "blocks_per_s", "tx_per_s", ...}."""
+    tmp = None
+    if data_dir is None:
+        tmp = tempfile.mkdtemp(prefix="bcmlp-bench-sync-")
+        data_dir = Path(tmp)
+    base = Path(data_dir).resolve()
+    for i in range(4):
+        root = base / f"node-{i + 1}"
+        if root.exists():
+            if not (root / "genesis.json").exists() and any(root.iterdir()):
+                raise UserError(f"{root} exists and is not a benchmark node directory")
+            shutil.rmtree(root)
+    procs = []
+    try:
+        senders = 64
+        g, devices, roots = setup_consortium(base, 4, senders)
+        keys = [load_node_key(r, create=False) for r in roots]
+        t_build = time.perf_counter()
+        load = _sign_load(g, devices, blocks * txs_per_block)
+        txs = build_chain(roots[0], keys, g, load, blocks, txs_per_block)
+        build_s = time.perf_counter() - t_build
+        procs = cluster(roots[:2])
+        procs[0].start()
+        procs[0].wait_ready(60)
+        t0 = time.perf_counter()
+        procs[1].start()
+        deadline = t0 + timeout
+        height = 0
+        while height < blocks:
+            if time.perf_counter() > deadline:
+                raise UserError(f"the fresh node reached height {height} of {blocks} within {timeout:.0f} s")
+            if not procs[1].running:
+                raise UserError(f"the fresh node exited; see {roots[1] / 'node.out'}")
+            try:
+                height = procs[1].status()["height"]
+            except NodeUnavailable:
+                pass
+            time.sleep(0.05)
+        seconds = time.perf_counter() - t0
+        app_hashes = {p.client.block(blocks)["header"]["app_hash"] for p in procs}
+        codes = stop_all(procs)
+    finally:
+        stop_all(procs)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    out = {
+        "blocks": blocks,
+        "txs": txs,
+        "seconds": round(seconds, 2),
+        "blocks_per_s": round(blocks / seconds, 1),
+        "tx_per_s": round(txs / seconds, 1),
+        "app_hash_agree": len(app_hashes) == 1,
+        "build_seconds": round(build_s, 2),
+        "node_exit_codes": codes,
+        "data_dir": None if tmp else str(base),
+    }
+    if as_json:
+        emit_json(out)
+    else:
+        for k, v in out.items():
+            click.echo(f"{k:>14}: {v}")
