@@ -17,6 +17,7 @@ from app.errors import BcmlpError
 # Each command is imported only when it runs: name -> "module:attribute".
 COMMANDS = {
     "bench": "app.commands.bench_cmd:bench_cmd",
+    "certify": "app.commands.certify_cmd:certify_cmd",
     "chain": "app.commands.chain_cmd:chain_cmd",
     "evaluate": "app.commands.evaluate_cmd:evaluate_cmd",
     "genesis": "app.commands.genesis_cmd:genesis_cmd",
@@ -24,7 +25,11 @@ COMMANDS = {
     "init": "app.commands.init_cmd:init_cmd",
     "inspect": "app.commands.inspect_cmd:inspect_cmd",
     "node": "app.commands.node_cmd:node_cmd",
+    "rate": "app.commands.rate_cmd:rate_cmd",
+    "revoke": "app.commands.revoke_cmd:revoke_cmd",
     "train": "app.commands.train_cmd:train_cmd",
+    "trust": "app.commands.trust_cmd:trust_cmd",
+    "verify": "app.commands.verify_cmd:verify_cmd",
 }
 
 

@@ -1,0 +1,37 @@
+"""`bcmlp revoke CERT_ID --reason TEXT`: revoke a certificate (its issuer, or any auditor)."""
+
+from __future__ import annotations
+
+import click
+
+from app.commands.cert_common import (
+    local_signer,
+    open_view,
+    passphrase_option,
+    resolve_cert_id,
+    submit,
+)
+from app.commands.common import data_dir_option
+from app.errors import UserError
+from app.paths import open_data_dir
+
+
+@click.command("revoke")
+@click.argument("cert_ref")
+@click.option("--reason", required=True, help="Why (at most 200 characters), kept on the ledger.")
+@passphrase_option
+@data_dir_option
+def revoke_cmd(cert_ref, reason, passphrase_file, data_dir) -> None:
+    """Revoke the certificate CERT_REF (an id or a unique prefix of at least 8 hex digits)."""
+    if not 1 <= len(reason) <= 200:
+        raise UserError("--reason must have 1 to 200 characters")
+    dd = open_data_dir(data_dir)
+    view = open_view(dd)
+    try:
+        cert_id = resolve_cert_id(view, cert_ref)
+    finally:
+        view.close()
+    if cert_id is None:
+        raise UserError(f"{cert_ref}: no such certificate on the ledger")
+    tx, ans = submit(dd, local_signer(dd, passphrase_file), "cert.revoke", {"cert_id": cert_id, "reason": reason})
+    click.echo(f"revoked {cert_id} at height {ans.get('height')}: {tx.hash}")

@@ -1,0 +1,104 @@
+"""certify / verify / rate / trust / revoke on a real `bcmlp node --dev`, and offline bundles."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.commands.ledger_common import dev_genesis, load_node_key
+from app.paths import DataDir
+from ledger_core import genesis as gen
+from tests.ledger import nodeproc
+
+PASS = "correct horse battery"
+REPO = Path(__file__).resolve().parents[2]
+CLASSES = ["crazing", "inclusion", "patches", "pitted_surface", "rolled-in_scale", "scratches"]
+
+
+@pytest.fixture
+def node_dir(data_dir, run_cli, monkeypatch):
+    monkeypatch.setenv("BCMLP_PASSPHRASE", PASS)
+    assert run_cli("init", "--org", "ACME Steel", "--role", "trainer", "--name", "Ada",
+                   "--data-dir", str(data_dir))[0] == 0
+    # the dev genesis (every business role), with a threshold newcomers meet: on a one-organisation
+    # chain nobody can rate anybody up (self-ratings are refused)
+    dd = DataDir(data_dir)
+    node = load_node_key(data_dir, create=True)
+    g = dev_genesis(dd, node)
+    g = gen.make(g.body["chain_name"], g.body["genesis_time"], g.body["organisations"], g.body["participants"],
+                 g.validators, {"trust_threshold_permille": 500})
+    dd.genesis_file.write_bytes(gen.dumps(g))
+    proc, cl = nodeproc.start(data_dir)
+    yield data_dir
+    assert nodeproc.stop(proc, cl) == 0
+
+
+def _json(tmp: Path, name: str, obj) -> Path:
+    p = tmp / name
+    p.write_text(json.dumps(obj))
+    return p
+
+
+def test_certify_verify_rate_revoke(node_dir, tmp_path, run_cli):
+    d = ["--data-dir", str(node_dir)]
+    ds = tmp_path / "neu"
+    for i, c in enumerate(CLASSES):
+        (ds / c).mkdir(parents=True)
+        for j in range(2):
+            (ds / c / f"{c}_{j}.png").write_bytes(bytes([i, j]) * 100)
+    card = json.loads((REPO / "resources/model/neu.card.json").read_text())
+    mdir = tmp_path / "model"
+    mdir.mkdir()
+    for f in ("neu.safetensors", "neu.card.json"):
+        shutil.copy(REPO / "resources/model" / f, mdir / f)
+
+    def certify(*args):
+        code, out, err = run_cli("certify", *args, *d)
+        assert code == 0, err
+        return out.strip()
+
+    ds_id = certify("dataset", str(ds), "--predicate-file", str(_json(tmp_path, "p.json", {"source_device": "cam-1"})))
+    code, out, err = run_cli("certify", "dataset", str(ds), *d)
+    assert code == 2 and "source_device" in err  # the predicate is checked before anything is signed
+    lb_id = certify("labels", str(ds), "--parent", ds_id[:12], "--predicate-file",
+                    str(_json(tmp_path, "l.json", {"classes": CLASSES, "count": 12, "method": "folder names"})))
+    pl_id = certify("pipeline", str(_json(tmp_path, "pre.json", card["preprocessing"])))
+    md_id = certify("model", str(mdir / "neu.safetensors"), "--parent", ds_id, "--parent", lb_id, "--parent", pl_id)
+
+    code, out, err = run_cli("verify", md_id, "--json", *d, "--export-bundle", str(tmp_path / "b.json"))
+    assert code == 0, out + err
+    rep = json.loads(out)
+    assert rep["ok"] and {"issuer signature", "issuer role", "commit", "inclusion", "not revoked", "validity",
+                          "trust", "lineage"} <= {c["check"] for c in rep["checks"]}
+    code, out, _ = run_cli("verify", str(mdir / "neu.safetensors"), *d)
+    assert code == 0 and "VERIFIED" in out and "[ok] files" in out
+    code, out, err = run_cli("verify", "--bundle", str(tmp_path / "b.json"), "--genesis", str(node_dir / "genesis.json"))
+    assert code == 0, out + err
+
+    # data poisoning: a file added to the certified dataset
+    (ds / "crazing" / "extra.png").write_bytes(b"poison")
+    assert run_cli("verify", str(ds), *d)[0] == 1
+    code, out, _ = run_cli("verify", str(ds), "--cert", ds_id, *d)
+    assert code == 1 and "[FAIL] files" in out
+    # swapped weights
+    (mdir / "neu.safetensors").write_bytes((mdir / "neu.safetensors").read_bytes()[:-4] + b"\0\0\0\0")
+    code, out, _ = run_cli("verify", str(mdir / "neu.safetensors"), "--cert", md_id, *d)
+    assert code == 1 and "[FAIL] files" in out
+
+    # ratings: no self-ratings; trust explains itself
+    code, _o, err = run_cli("rate", md_id, "--score", "90", "--evidence", md_id, *d)
+    assert code == 2 and "self_rating" in err
+    code, out, _ = run_cli("trust", md_id, "--json", *d)
+    t = json.loads(out)
+    assert code == 0 and t["kind"] == "cert" and t["opinion"]["uncertainty_ppm"] == 1_000_000
+
+    assert run_cli("revoke", ds_id, "--reason", "poisoned", *d)[0] == 0
+    code, out, _ = run_cli("verify", md_id, *d)
+    assert code == 1 and f"[FAIL] lineage {ds_id[:16]}: not revoked" in out
+    assert run_cli("verify", "f" * 64, *d)[0] == 2
+    (tmp_path / "junk.json").write_text("{")
+    code, _o, err = run_cli("verify", "--bundle", str(tmp_path / "junk.json"), "--genesis", str(node_dir / "genesis.json"))
+    assert code == 2 and len(err.strip().splitlines()) == 1
