@@ -54,8 +54,9 @@ def test_train_under_torchrun_with_two_gloo_processes(tiny_set, tmp_path):
     if not torchrun.exists():
         pytest.skip("torchrun is not installed next to this Python")
     out = tmp_path / "ddp"
+    # loopback only: the rendezvous on localhost, gloo's own connections on the lo interface
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1",
-           "PYTHONPATH": str(REPO)}
+           "GLOO_SOCKET_IFNAME": "lo", "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "app", "train",
          "--data", str(tiny_set), "--out", str(out), "--epochs", "1", "--device", "cpu", "--json"],
