@@ -23,9 +23,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
+from sqlalchemy.exc import SQLAlchemyError
 
 from inspection.devices import resolve_device
-from inspection.errors import ImageError
+from inspection.errors import ImageError, StorageError
 from inspection.history import ImageStore, encode_png
 from inspection.mailbox import Mailbox
 from inspection.model import LoadedModel
@@ -171,11 +172,15 @@ class Inspector:
                 out.append(BadFrame(frame.workpiece_id, frame.source, str(exc)))
         if good:
             probs = self.engine.infer(np.stack([p.model_input for _, p in good]))
-            results = [self._finish(p, pr) for (_, p), pr in zip(good, probs, strict=True)]
-            if self.records is not None:
-                ids = self.records.add_many([r.record for r in results])
-                for r, rid in zip(results, ids, strict=True):
-                    r.record = replace(r.record, id=rid)
+            try:
+                results = [self._finish(p, pr) for (_, p), pr in zip(good, probs, strict=True)]
+                if self.records is not None:
+                    ids = self.records.add_many([r.record for r in results])
+                    for r, rid in zip(results, ids, strict=True):
+                        r.record = replace(r.record, id=rid)
+            except (OSError, SQLAlchemyError) as exc:
+                raise StorageError(f"cannot store inspection results: {exc}") from exc
+            self._count(results)
             now = time.time_ns()
             for (i, _), r in zip(good, results, strict=True):
                 r.latency_ms = (now - r.record.source_time_ns) / 1e6
@@ -203,12 +208,16 @@ class Inspector:
             model_cert_id=self.model_cert_id,
             pipeline_cert_id=self.pipeline_cert_id,
         )
-        self.counters.inspected += 1
-        if a.verdict == "OK":
-            self.counters.ok += 1
-        else:
-            self.counters.nok += 1
         return InspectionResult(rec, a, p.gray, 0.0)
+
+    def _count(self, results: list[InspectionResult]) -> None:
+        """Count only what was stored: a failed batch leaves the counters as they were."""
+        for r in results:
+            self.counters.inspected += 1
+            if r.record.verdict == "OK":
+                self.counters.ok += 1
+            else:
+                self.counters.nok += 1
 
 
 class InspectionWorker:

@@ -29,3 +29,7 @@ class DeviceError(InspectionError):
 
 class DatasetError(InspectionError):
     """A data folder that is not laid out as one folder of images per class."""
+
+
+class StorageError(InspectionError):
+    """Records or images could not be stored (database or disk problem)."""

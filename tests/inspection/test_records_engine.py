@@ -157,3 +157,17 @@ def test_worker_batches_frames_of_several_mailboxes(untrained_model, sample_file
     assert w.stop(timeout=3)
     assert sorted(r.record.workpiece_id for r in results) == ["cam0", "cam1", "cam2"]
     assert batches[0] == 3  # the three waiting frames went through the model as one batch
+
+
+def test_storage_failure_is_a_clear_error_and_not_counted(tmp_path, untrained_model, sample_files):
+    from inspection.errors import StorageError
+
+    db = tmp_path / "r.sqlite"
+    store = RecordStore(make_engine(sqlite_url(db)))
+    insp = Inspector(InferenceEngine(load_model(untrained_model), "cpu"), ORDER, store)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE inspection_records")
+    frame = Frame("w", time.time_ns(), 1, "t", data=sample_files[0].read_bytes())
+    with pytest.raises(StorageError, match="cannot store"):
+        insp.inspect([frame])
+    assert insp.counters.inspected == 0
