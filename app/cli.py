@@ -16,6 +16,7 @@ from app.errors import BcmlpError
 
 # Each command is imported only when it runs: name -> "module:attribute".
 COMMANDS = {
+    "anchor": "app.commands.anchor_cmd:anchor_cmd",
     "bench": "app.commands.bench_cmd:bench_cmd",
     "certify": "app.commands.certify_cmd:certify_cmd",
     "chain": "app.commands.chain_cmd:chain_cmd",

@@ -74,7 +74,7 @@ class Live:
 # -- export -------------------------------------------------------------------------------
 
 
-def _validator_sets(store: Any, genesis: Genesis, get: Callable[[str, str], Any]) -> list[dict[str, str]]:
+def _validator_sets(store: Any, genesis: Genesis) -> list[dict[str, str]]:
     sets = [{v: genesis.participant(v)["public_key"] for v in genesis.validators}]
     head = store.head_validators()
     if head:
@@ -82,26 +82,18 @@ def _validator_sets(store: Any, genesis: Genesis, get: Callable[[str, str], Any]
     return sets
 
 
-def build_bundle(store: Any, genesis: Genesis, live: Live, cert_id: str, depth: int = 0) -> dict[str, Any]:
-    """The proof bundle of a committed certificate and its lineage (KeyError if unknown)."""
-    rec = live.get("cert", cert_id)
-    found = store.tx(cert_id)
-    if rec is None or found is None:
-        raise KeyError(cert_id)
+def tx_evidence(store: Any, genesis: Genesis, tx_hash: str) -> dict[str, Any]:
+    """A committed transaction with its block header, commit, signing validators and Merkle
+    inclusion path (KeyError if the store does not hold it)."""
+    found = store.tx(tx_hash)
+    if found is None:
+        raise KeyError(tx_hash)
     b = store.block(found["height"])
     hashes = [t["hash"] for t in b["txs"]]
     proof = merkle.inclusion_proof(found["index"], [bytes.fromhex(h) for h in hashes])
-    vsets = [s for s in _validator_sets(store, genesis, live.get)
+    vsets = [s for s in _validator_sets(store, genesis)
              if validators_hash_of({k: bytes.fromhex(v) for k, v in s.items()}) == b["header"]["validators_hash"]]
-    issuer = live.get("participant", rec["issuer"])
-    tv = TrustView(live.get, live.keys, live.height)
-    lineage = [] if depth >= MAX_DEPTH else [
-        build_bundle(store, genesis, live, cid, depth + 1) for cid in rec["cert"]["lineage"]
-    ]
     return {
-        "version": BUNDLE_VERSION,
-        "chain_id": genesis.chain_id,
-        "cert_id": cert_id,
         "tx": found["envelope"],
         "height": found["height"],
         "index": found["index"],
@@ -110,7 +102,24 @@ def build_bundle(store: Any, genesis: Genesis, live: Live, cert_id: str, depth: 
         "header": b["header"],
         "commit": b["commit"],
         "validators": vsets[0] if vsets else {},
-        "issuer": issuer,
+    }
+
+
+def build_bundle(store: Any, genesis: Genesis, live: Live, cert_id: str, depth: int = 0) -> dict[str, Any]:
+    """The proof bundle of a committed certificate and its lineage (KeyError if unknown)."""
+    rec = live.get("cert", cert_id)
+    if rec is None:
+        raise KeyError(cert_id)
+    tv = TrustView(live.get, live.keys, live.height)
+    lineage = [] if depth >= MAX_DEPTH else [
+        build_bundle(store, genesis, live, cid, depth + 1) for cid in rec["cert"]["lineage"]
+    ]
+    return {
+        "version": BUNDLE_VERSION,
+        "chain_id": genesis.chain_id,
+        "cert_id": cert_id,
+        **tx_evidence(store, genesis, cert_id),
+        "issuer": live.get("participant", rec["issuer"]),
         "status": {k: rec.get(k) for k in ("status", "revoked_height", "revoked_by", "reason")},
         "trust": {**tv.cert(cert_id).as_dict(), "threshold_ppm": tv.threshold_ppm},
         "as_of": {"height": live.height, "time": live.time_ms},
@@ -132,6 +141,35 @@ def _issuer_at(issuer: dict[str, Any] | None, height: int, role: str) -> tuple[b
     if role not in issuer["roles"]:
         return False, f"the issuer lacks the {role} role"
     return True, f"{issuer['name']} ({issuer['org']}) held the {role} role at height {height}"
+
+
+def committed(
+    genesis: Genesis, tx_hash: str, header: Any, commit: Any, validators: dict[str, bytes],
+    height: int, index: int, size: int, proof: list[bytes], offline: bool,
+) -> list[tuple[str, bool, str]]:
+    """The `commit` (block id, validator set, quorum) and `inclusion` (Merkle path) checks."""
+    out = []
+    try:
+        bid = blk.block_id(header)
+        if header["height"] != height:
+            raise blk.BlockError("bad_header", "the header is for another height")
+        if validators_hash_of(validators) != header["validators_hash"]:
+            raise blk.BlockError("bad_validators_hash", "the validator keys do not match the header")
+        gset = {v: bytes.fromhex(genesis.participant(v)["public_key"]) for v in genesis.validators}
+        if offline and validators != gset:
+            raise blk.BlockError("unknown_signer", "the validator set differs from genesis: not provable offline")
+        blk.verify_commit(commit, genesis.chain_id, height, bid, validators)
+        out.append(("commit", True,
+                    f"block {height} ({bid[:16]}) signed by {len(commit['signatures'])} of {len(validators)} validators"))
+    except (blk.BlockError, KeyError, TypeError) as exc:
+        out.append(("commit", False, f"{getattr(exc, 'code', 'bad_block')}: {exc}"))
+    try:
+        root = bytes.fromhex(header["tx_root"])
+    except (KeyError, TypeError, ValueError):
+        root = b""
+    ok = merkle.verify_inclusion(bytes.fromhex(tx_hash), index, size, proof, root)
+    out.append(("inclusion", ok, f"tx at index {index} of {size} {'is' if ok else 'is NOT'} in the block's tx_root"))
+    return out
 
 
 def check_bundle(
@@ -182,22 +220,9 @@ def check_bundle(
             add("issuer signature", False, str(exc))
         ok, why = _issuer_at(issuer, height, CERT_KIND_ROLE[cert["kind"]])
         add("issuer role", ok, why)
-    # committed: block id, commit quorum, Merkle inclusion
-    try:
-        bid = blk.block_id(header)
-        if header["height"] != height:
-            raise blk.BlockError("bad_header", "the header is for another height")
-        if validators_hash_of(validators) != header["validators_hash"]:
-            raise blk.BlockError("bad_validators_hash", "the validator keys do not match the header")
-        gset = {v: bytes.fromhex(genesis.participant(v)["public_key"]) for v in genesis.validators}
-        if live is None and validators != gset:
-            raise blk.BlockError("unknown_signer", "the validator set differs from genesis: not provable offline")
-        blk.verify_commit(commit, genesis.chain_id, height, bid, validators)
-        add("commit", True, f"block {height} ({bid[:16]}) signed by {len(commit['signatures'])} of {len(validators)} validators")
-    except (blk.BlockError, KeyError, TypeError) as exc:
-        add("commit", False, f"{getattr(exc, 'code', 'bad_block')}: {exc}")
-    included = merkle.verify_inclusion(bytes.fromhex(tx.hash), index, size, proof, bytes.fromhex(header.get("tx_root", "0" * 64)))
-    add("inclusion", included, f"tx at index {index} of {size} {'is' if included else 'is NOT'} in the block's tx_root")
+    for name, ok, why in committed(genesis, tx.hash, header, commit, validators, height, index, size, proof,
+                                   offline=live is None):
+        add(name, ok, why)
     # revocation and validity
     if live is not None:
         rec = live.get("cert", cert_id) or {}
