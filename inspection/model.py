@@ -130,22 +130,23 @@ def save_model(
     tmp = weights.with_name(weights.name + ".tmp")
     save_file(state, str(tmp), metadata={"format": "pt"})  # one key: a reproducible header
     tmp.replace(weights)
+    classes = list(card_extra.get("classes") or NEU_CLASSES[: model.head.out_features])
+    if len(classes) != model.head.out_features:
+        raise ModelError(f"{len(classes)} class names for a model with {model.head.out_features} outputs")
     card = {
+        **card_extra,  # training facts; the fields below always describe these very files
         "format": CARD_FORMAT,
         "architecture": {
             "name": ARCH_NAME,
             "channels": list(model.channels),
             "parameters": count_parameters(model),
         },
-        "classes": list(NEU_CLASSES[: model.head.out_features])
-        if "classes" not in card_extra
-        else list(card_extra["classes"]),
+        "classes": classes,
         "input": {"channels": 1, "height": preprocess.height, "width": preprocess.width,
                   "dtype": "uint8", "layout": "NCHW"},
         "preprocessing": preprocess.to_dict(),
         "preprocessing_digest": preprocess.digest,
         "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
-        **{k: v for k, v in card_extra.items() if k != "classes"},
     }
     try:
         body = canonical(card)
