@@ -37,9 +37,13 @@ PROBES = 20  # single transactions after the load, for the unloaded commit laten
 MAX_PRESIGNED = 300_000  # bounds memory and set-up time; a longer run ends when the load is used up
 
 
-def setup_consortium(base: Path, nodes: int, senders: int) -> tuple[gen.Genesis, list[Signer], list[Path]]:
-    """`base/node-1 .. node-N`, each with its node key and one shared genesis: N validators of
-    N organisations and `senders` monitor devices (of the first organisation) to sign the load."""
+def setup_consortium(
+    base: Path, nodes: int, senders: int, validators: int | None = None
+) -> tuple[gen.Genesis, list[Signer], list[Path]]:
+    """`base/node-1 .. node-N`, each with its node key and one shared genesis: N nodes of N
+    organisations, the first `validators` (default all) of them validators, and `senders`
+    monitor devices (of the first organisation) to sign the load."""
+    validators = nodes if validators is None else validators
     roots = [base / f"node-{i + 1}" for i in range(nodes)]
     keys = []
     for root in roots:
@@ -49,12 +53,13 @@ def setup_consortium(base: Path, nodes: int, senders: int) -> tuple[gen.Genesis,
     devices = [Signer(hashlib.sha256(seed + i.to_bytes(4, "big")).digest()) for i in range(senders)]
     orgs = [{"id": f"org-{i + 1}", "name": f"Company {i + 1}",
              "roles": ["monitor", "validator"] if i == 0 else ["validator"]} for i in range(nodes)]
-    parts = [gen.participant_entry(k.public_raw, f"org-{i + 1}", f"node {i + 1}", "node", ["validator"])
+    parts = [gen.participant_entry(k.public_raw, f"org-{i + 1}", f"node {i + 1}", "node",
+                                   ["validator"] if i < validators else [])
              for i, k in enumerate(keys)] + [
         gen.participant_entry(d.public_raw, "org-1", f"sensor-{i}", "device", ["monitor"])
         for i, d in enumerate(devices)
     ]
-    g = gen.make("bench", time.time_ns() // 1_000_000, orgs, parts, [k.key_id for k in keys])
+    g = gen.make("bench", time.time_ns() // 1_000_000, orgs, parts, [k.key_id for k in keys[:validators]])
     for root in roots:
         write_bytes_atomic(root / "genesis.json", gen.dumps(g), mode=0o644)
     return g, devices, roots

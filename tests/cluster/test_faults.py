@@ -141,3 +141,40 @@ def test_partition_2_2_stalls_then_heals(tmp_path):
     finally:
         stop_all(procs)
         proxy.close()
+
+
+def test_full_node_follows_then_joins_the_validator_set(tmp_path):
+    from app.commands.cluster_procs import cluster
+    from app.commands.ledger_common import load_node_key
+    from ledger_core import tx as txm
+    from tests.cluster.util import setup_consortium
+
+    g, _devices, roots = setup_consortium(tmp_path, 5, 1, validators=4)
+    keys = [load_node_key(r, create=False) for r in roots]
+    procs = cluster(roots, FAST)
+    try:
+        start(procs)
+        wait_heights(procs, 2)
+        assert procs[4].status()["role"] == "full"
+        assert [p.status()["role"] for p in procs[:4]] == ["validator"] * 4
+        now = int(time.time() * 1000)
+        prop = txm.make(keys[0], g.chain_id, "member.propose", 1,
+                        {"action": "add_validator", "key_id": keys[4].key_id, "note": "fifth"}, now)
+        ans = procs[0].client.submit(prop, wait=True)
+        assert ans["ok"], ans
+        wait_heights(procs, ans["height"])  # every node knows the proposal
+        for i in (1, 2):
+            appr = txm.make(keys[i], g.chain_id, "member.approve", 1, {"proposal": prop.hash}, now)
+            ans = procs[i].client.submit(appr, wait=True)
+            assert ans["ok"], ans
+        wait_heights(procs, ans["height"] + 3)
+        for p in procs:
+            assert len(p.status()["validators"]) == 5
+        assert procs[4].status()["role"] == "validator"
+        # 5 validators need 4 votes: with node 1 down, commits go on only if node 5 votes
+        procs[0].stop(signal.SIGKILL)
+        h = max(height(p) for p in procs[1:])
+        wait_heights(procs[1:], h + 3, 30)
+        same_history(procs[1:])
+    finally:
+        stop_all(procs)
