@@ -21,6 +21,7 @@ COMMANDS = {
     "certify": "app.commands.certify_cmd:certify_cmd",
     "chain": "app.commands.chain_cmd:chain_cmd",
     "evaluate": "app.commands.evaluate_cmd:evaluate_cmd",
+    "gate": "app.commands.gate_cmd:gate_cmd",
     "genesis": "app.commands.genesis_cmd:genesis_cmd",
     "gui": "app.commands.gui_cmd:gui_cmd",
     "init": "app.commands.init_cmd:init_cmd",

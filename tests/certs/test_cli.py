@@ -75,6 +75,8 @@ def test_certify_verify_rate_revoke(node_dir, tmp_path, run_cli):
                           "trust", "lineage"} <= {c["check"] for c in rep["checks"]}
     code, out, _ = run_cli("verify", str(mdir / "neu.safetensors"), *d)
     assert code == 0 and "VERIFIED" in out and "[ok] files" in out
+    code, out, err = run_cli("gate", md_id, str(mdir / "neu.safetensors"), "--json", *d)
+    assert code == 0 and json.loads(out)["active"]["cert_id"] == md_id, out + err
     code, out, err = run_cli("verify", "--bundle", str(tmp_path / "b.json"), "--genesis", str(node_dir / "genesis.json"))
     assert code == 0, out + err
 
@@ -98,6 +100,8 @@ def test_certify_verify_rate_revoke(node_dir, tmp_path, run_cli):
     assert run_cli("revoke", ds_id, "--reason", "poisoned", *d)[0] == 0
     code, out, _ = run_cli("verify", md_id, *d)
     assert code == 1 and f"[FAIL] lineage {ds_id[:16]}: not revoked" in out
+    code, out, _ = run_cli("gate", md_id, str(tmp_path / "pre.json"), *d)
+    assert code == 1 and "REFUSED" in out and "revoked: poisoned" in out
     assert run_cli("verify", "f" * 64, *d)[0] == 2
     (tmp_path / "junk.json").write_text("{")
     code, _o, err = run_cli("verify", "--bundle", str(tmp_path / "junk.json"), "--genesis", str(node_dir / "genesis.json"))

@@ -1,0 +1,119 @@
+"""The operator station's trust gate (DESIGN.md section 6): a model runs only while its
+certificate and its whole lineage verify and are trusted, re-checked at every new block.
+
+`ModelGate.on_state(...)` is called with the ledger state of each new head; it evaluates the
+preferred model (`ledger_core.gate.evaluate`, with the weights on disk re-hashed against the
+certificate), and when that fails falls back to the newest model that passed before and still
+passes, or to none: the station then stops inspecting. `GateService` watches the local ledger
+database and calls it whenever the head moves, so a revocation or a trust drop takes a model out
+of service at the next block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.paths import DataDir
+from ledger_core.gate import Get, Keys, Verdict, evaluate
+from ledger_core.manifest import ManifestError, build_manifest
+
+
+@dataclass(frozen=True)
+class Candidate:
+    cert_id: str
+    weights: Path
+
+
+@dataclass
+class GateStatus:
+    height: int
+    active: Candidate | None
+    verdict: Verdict | None  # of the preferred model
+    message: str
+    changed: bool  # the model in service differs from the previous status
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "height": self.height,
+            "active": None if self.active is None else {"cert_id": self.active.cert_id,
+                                                        "weights": str(self.active.weights)},
+            "verdict": None if self.verdict is None else self.verdict.as_dict(),
+            "message": self.message,
+            "changed": self.changed,
+        }
+
+
+@dataclass
+class ModelGate:
+    preferred: Candidate
+    passed_before: list[Candidate] = field(default_factory=list)  # oldest first
+    active: Candidate | None = None
+    _digests: dict[tuple[Path, int, int], str] = field(default_factory=dict)
+
+    def weights_digest(self, path: Path) -> str | None:
+        """Manifest digest of the weights file (cached by size and mtime); None if unreadable."""
+        try:
+            st = path.stat()
+            key = (path, st.st_size, st.st_mtime_ns)
+            if key not in self._digests:
+                self._digests[key] = build_manifest(path).digest
+            return self._digests[key]
+        except (OSError, ManifestError):
+            return None
+
+    def _verdict(self, c: Candidate, get: Get, keys: Keys, height: int, now_ms: int) -> Verdict:
+        digest = self.weights_digest(c.weights)
+        v = evaluate(get, keys, height, now_ms, c.cert_id, {c.cert_id: digest or "missing"})
+        if digest is None:
+            v.reasons.insert(0, f"the weights {c.weights} cannot be read")
+        return v
+
+    def prefer(self, c: Candidate) -> None:
+        """A new model is proposed for the station (it runs once the gate passes)."""
+        self.preferred = c
+
+    def on_state(self, get: Get, keys: Keys, height: int, now_ms: int) -> GateStatus:
+        before = self.active
+        v = self._verdict(self.preferred, get, keys, height, now_ms)
+        if v.passed:
+            self.active = self.preferred
+            if self.preferred not in self.passed_before:
+                self.passed_before.append(self.preferred)
+            msg = f"model {self.preferred.cert_id[:16]} passes the trust gate"
+        else:
+            self.active = None
+            why = "; ".join(v.reasons)
+            for c in reversed(self.passed_before):
+                if c != self.preferred and self._verdict(c, get, keys, height, now_ms).passed:
+                    self.active = c
+                    break
+            msg = (f"model {self.preferred.cert_id[:16]} refused: {why}; " +
+                   (f"falling back to model {self.active.cert_id[:16]}" if self.active else "inspection stopped"))
+        return GateStatus(height, self.active, v, msg, self.active != before)
+
+
+class GateService:
+    """Watches `<data-dir>/ledger.sqlite` and re-evaluates the gate whenever the head moves."""
+
+    def __init__(self, dd: DataDir, gate: ModelGate) -> None:
+        self.dd = dd
+        self.gate = gate
+        self.height = -1
+        self.last: GateStatus | None = None
+
+    def poll(self, force: bool = False) -> GateStatus | None:
+        """The new status if the ledger head moved since the last call (else None). Validity is
+        judged at the head's block time, so every station reaches the same verdict."""
+        from app.commands.cert_common import open_view
+
+        view = open_view(self.dd)
+        try:
+            if view.live.height == self.height and not force:
+                return None
+            self.height = view.live.height
+            self.last = self.gate.on_state(view.live.get, view.live.keys, view.live.height, view.live.time_ms)
+            return self.last
+        finally:
+            view.close()

@@ -1,0 +1,59 @@
+"""The station's gate: a model runs only while it passes; revocation, trust drop and swapped
+weights take it out of service at the next block, with a fallback to the last passing model."""
+
+from __future__ import annotations
+
+from app.model_gate import Candidate, ModelGate
+from ledger_core.encoding import digest_hex
+from ledger_core.manifest import build_manifest
+from tests.certs.helpers import (
+    PIPELINE_CONFIG,
+    T0,
+    certify_all,
+    model_predicate,
+    trust_everyone,
+    world,
+)
+
+
+def status(w, gate):
+    return gate.on_state(w.get, w.tkeys, w.chain.state.height, T0 + 10)
+
+
+def test_gate_follows_the_ledger(tmp_path):
+    w = world(tmp_path)
+    old_w, new_w = tmp_path / "old.safetensors", tmp_path / "new.safetensors"
+    old_w.write_bytes(b"old weights")
+    new_w.write_bytes(b"new weights")
+    ids = certify_all(w, weights_digest=build_manifest(old_w).digest)
+    trust_everyone(w)
+    gate = ModelGate(Candidate(ids["model"], old_w))
+    s = status(w, gate)
+    assert s.active == Candidate(ids["model"], old_w) and s.changed
+    new_id = w.issue("trainer", "model", model_predicate(digest_hex(PIPELINE_CONFIG)),
+                     [ids["dataset"], ids["labels"], ids["pipeline"], ids["model"]],
+                     digest=build_manifest(new_w).digest)
+    gate.prefer(Candidate(new_id, new_w))
+    assert status(w, gate).active.cert_id == new_id
+    # the new model is revoked: out of service at the next block, back to the last passing one
+    assert w.submit("aud2", "cert.revoke", {"cert_id": new_id, "reason": "drift"})[1] is None
+    s = status(w, gate)
+    assert s.active.cert_id == ids["model"] and s.changed and "revoked: drift" in s.message
+    # someone swaps the old model's weights on disk: nothing passes, inspection stops
+    old_w.write_bytes(b"swapped!!!!")
+    s = status(w, gate)
+    assert s.active is None and "inspection stopped" in s.message
+
+
+def test_trust_drop_stops_the_model(tmp_path):
+    w = world(tmp_path)
+    wf = tmp_path / "m.safetensors"
+    wf.write_bytes(b"weights")
+    ids = certify_all(w, weights_digest=build_manifest(wf).digest)
+    trust_everyone(w)
+    gate = ModelGate(Candidate(ids["model"], wf))
+    assert status(w, gate).active is not None
+    for r in ("aud1", "aud2", "aud3"):
+        w.rate(r, ids["model"], 0, kind="cert")
+    s = status(w, gate)
+    assert s.active is None and "below the threshold" in s.message
