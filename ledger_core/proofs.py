@@ -20,7 +20,9 @@ from typing import Any
 
 from ledger_core import block as blk
 from ledger_core import certs, merkle
+from ledger_core import schema as s
 from ledger_core import tx as txm
+from ledger_core.encoding import EncodingError
 from ledger_core.gate import TrustView
 from ledger_core.genesis import Genesis
 from ledger_core.state import validators_hash_of
@@ -127,6 +129,69 @@ def build_bundle(store: Any, genesis: Genesis, live: Live, cert_id: str, depth: 
     }
 
 
+_ISSUER = s.Obj(
+    {
+        "key_id": s.Hex64,
+        "public_key": s.Hex64,
+        "org": s.Slug,
+        "name": s.Name,
+        "kind": s.Enum(*s.KINDS),
+        "roles": s.Roles(),
+        "status": s.Enum("active", "revoked", "rotated"),
+        "since": s.Int(0, 2**62),
+        "revoked_height": s.Optional(s.Int(0, 2**62)),
+        "reason": s.Optional(s.Str(200)),
+        "replaced_by": s.Optional(s.Hex64),
+        "replaces": s.Optional(s.Hex64),
+    }
+)
+_PPM = s.Int(0, PPM)
+BUNDLE = s.Obj(
+    {
+        "version": s.Int(BUNDLE_VERSION, BUNDLE_VERSION),
+        "chain_id": s.Hex64,
+        "cert_id": s.Hex64,
+        "tx": s.Bounded(1024 * 1024),
+        "height": s.Int(1, 2**62),
+        "index": s.Int(0, 10**6),
+        "tx_count": s.Int(1, 10**6),
+        "inclusion": s.List(s.Hex64, 64),
+        "header": blk.HEADER,
+        "commit": blk.COMMIT,
+        "validators": s.Map(s.Hex64, s.Hex64, 1000),
+        "issuer": s.Nullable(_ISSUER),
+        "status": s.Obj(
+            {
+                "status": s.Enum("active", "revoked"),
+                "revoked_height": s.Nullable(s.Int(0, 2**62)),
+                "revoked_by": s.Nullable(s.Hex64),
+                "reason": s.Nullable(s.Str(200)),
+            }
+        ),
+        "trust": s.Obj(
+            {
+                "cert_id": s.Hex64,
+                "issuer": s.Hex64,
+                "issuer_expected_ppm": _PPM,
+                "expected_ppm": _PPM,
+                "threshold_ppm": _PPM,
+                "opinion": s.Bounded(1024 * 1024),
+            }
+        ),
+        "as_of": s.Obj({"height": s.Int(0, 2**62), "time": s.Int(0, 2**62)}),
+        "lineage": s.List(lambda v, p: None, 64),  # each entry is checked when its turn comes
+    }
+)
+
+
+def parse_bundle(bundle: Any) -> None:
+    """BundleError unless the bundle has the exact shape `build_bundle` writes."""
+    try:
+        BUNDLE(bundle, "bundle")
+    except (s.SchemaError, EncodingError) as exc:
+        raise BundleError(f"malformed proof bundle: {exc}") from None
+
+
 # -- checking -----------------------------------------------------------------------------
 
 
@@ -181,6 +246,7 @@ def check_bundle(
     depth: int = 0,
 ) -> Report:
     """Every check of DESIGN.md section 5 on one certificate and, recursively, its lineage."""
+    parse_bundle(bundle)
     try:
         cert_id = bundle["cert_id"]
         tx = txm.from_obj(bundle["tx"], max_bytes=1024 * 1024)
@@ -250,7 +316,7 @@ def check_bundle(
     add("trust", ct >= thr, f"expected trust {ct / PPM:.3f} vs threshold {thr / PPM:.3f} {where}")
     # lineage
     lineage = bundle.get("lineage") or []
-    by_id = {lb.get("cert_id"): lb for lb in lineage if isinstance(lb, dict)}
+    by_id = {lb["cert_id"]: lb for lb in lineage if isinstance(lb, dict) and isinstance(lb.get("cert_id"), str)}
     for cid in cert["lineage"]:
         lb = by_id.get(cid)
         if lb is None:
