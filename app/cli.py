@@ -28,6 +28,7 @@ COMMANDS = {
     "inspect": "app.commands.inspect_cmd:inspect_cmd",
     "node": "app.commands.node_cmd:node_cmd",
     "rate": "app.commands.rate_cmd:rate_cmd",
+    "reports": "app.commands.reports_cmd:reports_cmd",
     "revoke": "app.commands.revoke_cmd:revoke_cmd",
     "train": "app.commands.train_cmd:train_cmd",
     "trust": "app.commands.trust_cmd:trust_cmd",

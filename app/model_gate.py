@@ -24,6 +24,8 @@ from ledger_core.manifest import ManifestError, build_manifest
 class Candidate:
     cert_id: str
     weights: Path
+    # other certified artifacts kept at the station, re-hashed too: (certificate id, file or folder)
+    local: tuple[tuple[str, Path], ...] = ()
 
 
 @dataclass
@@ -53,8 +55,10 @@ class ModelGate:
     _digests: dict[tuple[Path, int, int], str] = field(default_factory=dict)
 
     def weights_digest(self, path: Path) -> str | None:
-        """Manifest digest of the weights file (cached by size and mtime); None if unreadable."""
+        """Manifest digest of a file (cached by size and mtime) or a folder; None if unreadable."""
         try:
+            if path.is_dir():
+                return build_manifest(path).digest
             st = path.stat()
             key = (path, st.st_size, st.st_mtime_ns)
             if key not in self._digests:
@@ -65,7 +69,8 @@ class ModelGate:
 
     def _verdict(self, c: Candidate, get: Get, keys: Keys, height: int, now_ms: int) -> Verdict:
         digest = self.weights_digest(c.weights)
-        v = evaluate(get, keys, height, now_ms, c.cert_id, {c.cert_id: digest or "missing"})
+        local = {cid: self.weights_digest(p) or "missing" for cid, p in c.local}
+        v = evaluate(get, keys, height, now_ms, c.cert_id, {**local, c.cert_id: digest or "missing"})
         if digest is None:
             v.reasons.insert(0, f"the weights {c.weights} cannot be read")
         return v

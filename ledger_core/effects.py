@@ -91,3 +91,14 @@ EFFECTS = (
 def register() -> None:
     for name, fn in EFFECTS:
         register_effect(name, fn)
+
+
+def reports(get, keys, component: str | None = None, status: str | None = None, limit: int = 100) -> list[dict]:
+    """Monitoring reports for auditors, newest first, optionally by component and status."""
+    out = []
+    for k in keys("report"):
+        r = get("report", k)
+        if (component is None or r["component"] == component) and (status is None or r["status"] == status):
+            out.append({**r, "tx": k})
+    out.sort(key=lambda r: (r["height"], r["tx"]), reverse=True)
+    return out[:limit]

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 
 from app.commands.ledger_common import dev_genesis, load_node_key
+from app.identity import IdentityStore
 from app.paths import DataDir
 from ledger_core import genesis as gen
+from ledger_core import tx as txm
+from ledger_core.client import NodeClient
+from ledger_core.signing import Signer
 from tests.ledger import nodeproc
 
 PASS = "correct horse battery"
@@ -98,6 +102,14 @@ def test_certify_verify_rate_revoke(node_dir, tmp_path, run_cli):
     assert code == 0 and t["kind"] == "cert" and t["opinion"]["uncertainty_ppm"] == 1_000_000
 
     assert run_cli("revoke", ds_id, "--reason", "poisoned", *d)[0] == 0
+    me = Signer.from_keypair(IdentityStore(DataDir(node_dir)).unlock(PASS))
+    with NodeClient(node_dir / "node.sock") as cl:
+        rep = txm.make(me, cl.status()["chain_id"], "monitor.report", cl.next_nonce(me.key_id),
+                       {"component": "camera-1", "status": "degraded", "metrics": {"fps": 9}, "about": md_id}, 1)
+        assert cl.submit(rep, wait=True)["ok"]
+    code, out, _ = run_cli("reports", "--json", *d)
+    got = json.loads(out)["reports"]
+    assert code == 0 and [(r["component"], r["status"], r["about"]) for r in got] == [("camera-1", "degraded", md_id)]
     code, out, _ = run_cli("verify", md_id, *d)
     assert code == 1 and f"[FAIL] lineage {ds_id[:16]}: not revoked" in out
     code, out, _ = run_cli("gate", md_id, str(tmp_path / "pre.json"), *d)

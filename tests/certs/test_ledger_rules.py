@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger_core import certs
+from ledger_core.effects import reports
 from ledger_core.encoding import digest_hex
 from tests.certs.helpers import (
     CLASSES,
@@ -159,6 +160,9 @@ def test_monitor_reports_and_batches_are_queryable_state(w):
     tx, code = w.submit("op", "monitor.report", {"component": "camera-1", "status": "degraded",
                                                  "metrics": {"fps": 12}, "about": ids["pipeline"]})
     assert code is None and w.get("report", tx.hash)["status"] == "degraded"
+    assert w.submit("op", "monitor.report", {"component": "gpu", "status": "ok", "metrics": {}, "about": None})[1] is None
+    assert [r["component"] for r in reports(w.get, w.tkeys)] == ["gpu", "camera-1"]
+    assert [r["tx"] for r in reports(w.get, w.tkeys, status="degraded")] == [tx.hash]
     assert w.submit("op", "monitor.report", {"component": "c", "status": "ok", "metrics": {},
                                              "about": "f" * 64})[1] == "unknown_cert"
     b = {"root": "1" * 64, "count": 3, "station": "s1", "from_time": 1, "until_time": 2,

@@ -57,3 +57,18 @@ def test_trust_drop_stops_the_model(tmp_path):
         w.rate(r, ids["model"], 0, kind="cert")
     s = status(w, gate)
     assert s.active is None and "below the threshold" in s.message
+
+
+def test_poisoned_dataset_at_the_station_refuses_the_model(tmp_path):
+    w = world(tmp_path)
+    wf, ds = tmp_path / "m.safetensors", tmp_path / "dataset"
+    wf.write_bytes(b"weights")
+    (ds / "crazing").mkdir(parents=True)
+    (ds / "crazing" / "a.png").write_bytes(b"image a")
+    ids = certify_all(w, dataset_digest=build_manifest(ds).digest, weights_digest=build_manifest(wf).digest)
+    trust_everyone(w)
+    gate = ModelGate(Candidate(ids["model"], wf, ((ids["dataset"], ds),)))
+    assert status(w, gate).active is not None
+    (ds / "crazing" / "b.png").write_bytes(b"poison")  # a file slipped in after certification
+    s = status(w, gate)
+    assert s.active is None and "dataset" in s.message and "do not match" in s.message

@@ -1,0 +1,35 @@
+"""`bcmlp reports [--component C] [--status S] [--json]`: the monitoring role's reports on the
+ledger (`monitor.report`: component, status, metrics), newest first, for auditors."""
+
+from __future__ import annotations
+
+import click
+
+from app.commands.cert_common import open_view
+from app.commands.common import data_dir_option, emit_json, json_option
+from app.paths import open_data_dir
+from ledger_core.effects import reports
+
+
+@click.command("reports")
+@click.option("--component", default=None, help="Only this component.")
+@click.option("--status", type=click.Choice(["ok", "degraded", "failed"]), default=None, help="Only this status.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@json_option
+@data_dir_option
+def reports_cmd(component, status, limit, as_json, data_dir) -> None:
+    """List monitoring reports recorded on the ledger."""
+    view = open_view(open_data_dir(data_dir))
+    try:
+        rows = reports(view.live.get, view.live.keys, component, status, limit)
+    finally:
+        view.close()
+    if as_json:
+        return emit_json({"reports": rows})
+    if not rows:
+        click.echo("no monitoring reports")
+    for r in rows:
+        metrics = ", ".join(f"{k}={v}" for k, v in sorted(r["metrics"].items()))
+        about = f" about {r['about'][:16]}" if r["about"] else ""
+        click.echo(f"height {r['height']}: {r['component']} {r['status']}{about} ({r['org']}, {r['sender'][:16]})"
+                   f" {metrics}")
