@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Build the one-folder bundle and the .deb, self-test the bundle, install the .deb into a
+# temporary root and self-test the installed copy. Prints a JSON line with sizes and timings.
+# Usage: packaging/smoke_test.sh [WORK_DIR]   (default: build/package-smoke)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-build/package-smoke}
+PY=${PY:-.venv/bin/python}
+rm -rf "$work"
+mkdir -p "$work"
+export QT_QPA_PLATFORM=offscreen
+
+t0=$(date +%s)
+"$PY" -m PyInstaller --noconfirm --log-level ERROR --distpath "$work/dist" \
+  --workpath "$work/build" packaging/bcmlp.spec
+t1=$(date +%s)
+deb=$(bash packaging/build_deb.sh "$work/dist" "$work/out")
+
+selftest() {  # prints the seconds to READY, fails unless READY was printed
+  local start end out
+  start=$(date +%s%N)
+  out=$("$@" --self-test 2>"$work/selftest.err") || { cat "$work/selftest.err" >&2; return 1; }
+  end=$(date +%s%N)
+  grep -qx READY <<<"$out" || { echo "no READY from $*" >&2; return 1; }
+  printf '%d.%03d' $(((end - start) / 1000000000)) $((((end - start) / 1000000) % 1000))
+}
+bundle_s=$(selftest "$work/dist/bcmlp/bcmlp")
+
+root="$work/installed"
+dpkg-deb -x "$deb" "$root"
+[ "$(readlink "$root/usr/bin/bcmlp")" = /opt/bcmlp/bcmlp ] || { echo "usr/bin/bcmlp link is wrong" >&2; exit 1; }
+[ -f "$root/usr/share/applications/bcmlp.desktop" ] || { echo "desktop entry missing" >&2; exit 1; }
+[ -f "$root/usr/share/icons/hicolor/scalable/apps/bcmlp.svg" ] || { echo "icon missing" >&2; exit 1; }
+installed_s=$(selftest "$root/opt/bcmlp/bcmlp")
+
+printf '{"bundle_build_s": %s, "bundle_mb": %s, "deb_mb": %s, "bundle_ready_s": %s, "installed_ready_s": %s}\n' \
+  "$((t1 - t0))" "$(du -sm "$work/dist/bcmlp" | cut -f1)" "$(du -sm "$deb" | cut -f1)" \
+  "$bundle_s" "$installed_s"
