@@ -1,6 +1,6 @@
 """State effects of cert.issue, cert.revoke, rating.submit, inspection.batch and monitor.report.
 
-Registered with `state.register_effect` when `ledger_core.state` is imported. Every write goes
+`ledger_core.state` registers `EFFECTS` when it is imported. Every write goes
 into the block's state writes, so certificates, ratings, anchored batches and monitoring reports
 are covered by `app_hash`. State tables:
 - `cert`: certificate id (the cert.issue tx hash) -> record (see certs.py)
@@ -11,9 +11,13 @@ are covered by `app_hash`. State tables:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ledger_core import certs
-from ledger_core.state import TxContext, register_effect
 from ledger_core.tx import TxError
+
+if TYPE_CHECKING:  # state.py imports this module to register EFFECTS
+    from ledger_core.state import TxContext
 
 
 def _cert_issue(ctx: TxContext) -> None:
@@ -86,11 +90,6 @@ EFFECTS = (
     ("inspection.batch", _batch),
     ("monitor.report", _report),
 )
-
-
-def register() -> None:
-    for name, fn in EFFECTS:
-        register_effect(name, fn)
 
 
 def reports(get, keys, component: str | None = None, status: str | None = None, limit: int = 100) -> list[dict]:

@@ -24,7 +24,7 @@ from ledger_core.encoding import DOMAIN_TX, canonical, digest_hex, signing_bytes
 from ledger_core.genesis import PARAMS, Genesis
 from ledger_core.keys import key_id
 from ledger_core.signing import VerifiedCache, verify
-from ledger_core.tx import CERT_KIND_ROLE, Tx, TxError, check_signature, rotation_proof_body
+from ledger_core.tx import Tx, TxError, check_signature, rotation_proof_body
 
 TABLES = (
     "org", "participant", "nonce", "validator", "proposal", "pending", "param",
@@ -488,37 +488,17 @@ def _rotate(ctx: TxContext) -> None:
     )
 
 
-def _cert_issue_permission(ctx: TxContext) -> None:
-    kind = ctx.tx.payload["cert"]["kind"]
-    if CERT_KIND_ROLE[kind] not in ctx.sender["roles"]:
-        raise TxError(
-            "role_not_allowed", f"a {kind} certificate needs the {CERT_KIND_ROLE[kind]} role"
-        )
-
-
-def _no_self_rating(ctx: TxContext) -> None:
-    p = ctx.tx.payload
-    if (p["subject_kind"] == "participant" and p["subject"] == ctx.tx.sender) or (
-        p["subject_kind"] == "org" and p["subject"] == ctx.sender["org"]
-    ):
-        raise TxError(
-            "self_rating",
-            "no self-ratings: a participant rates neither itself nor its organisation",
-        )
-
-
 for _t, _fn in (
     ("member.propose", _member_propose),
     ("member.approve", _member_approve),
     ("participant.register", _register),
     ("participant.revoke", _revoke),
     ("key.rotate", _rotate),
-    ("cert.issue", _cert_issue_permission),
-    ("rating.submit", _no_self_rating),
 ):
     register_effect(_t, _fn)
 
-# certificates, ratings, anchoring and monitoring (after the base effects, which they replace)
-from ledger_core import effects as _effects  # noqa: E402
+# certificates (with their role rules), ratings, anchoring and monitoring: effects.py
+from ledger_core.effects import EFFECTS  # noqa: E402
 
-_effects.register()
+for _t, _fn in EFFECTS:
+    register_effect(_t, _fn)
