@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
+from app.cert_gui import certificates_page
 from app.commands.ledger_common import ledger_page
 from app.identity import IdentityStore
 from app.identity_backend import StoreIdentityBackend
@@ -56,6 +57,9 @@ def build_main_window(dd: DataDir) -> GuiContext:
     )
     window.add_perspective("models", "Models", models_page(dd), "Model cards and training")
     window.add_perspective("ledger", "Ledger", ledger_page(dd), "Blocks, transactions and chain verification")
+    window.add_perspective(
+        "certificates", "Certificates", certificates_page(dd), "Certificates, lineage and verification"
+    )
     window.add_perspective(
         "settings",
         "Settings",

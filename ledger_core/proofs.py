@@ -51,6 +51,7 @@ class Check:
 class Report:
     cert_id: str
     checks: list[Check] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # lineage certificates already checked
 
     @property
     def ok(self) -> bool:
@@ -319,6 +320,9 @@ def check_bundle(
     by_id = {lb["cert_id"]: lb for lb in lineage if isinstance(lb, dict) and isinstance(lb.get("cert_id"), str)}
     for cid in cert["lineage"]:
         lb = by_id.get(cid)
+        if cid in rep.seen:
+            continue
+        rep.seen.add(cid)
         if lb is None:
             add("lineage", False, f"lineage certificate {cid[:16]} is missing from the bundle")
         elif depth >= MAX_DEPTH:

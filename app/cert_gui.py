@@ -1,0 +1,35 @@
+"""Wiring of the Certificates and Trust perspectives to the local ledger database."""
+
+from __future__ import annotations
+
+from app.paths import DataDir
+
+
+def _opener(dd: DataDir):
+    """Opens a fresh read-only snapshot (store, genesis, live state) on each call."""
+    from app.commands.cert_common import open_view
+
+    views: list = []
+
+    def open_snapshot():
+        while views:
+            views.pop().close()
+        if not dd.ledger_db.exists():
+            raise LookupError(f"No chain in {dd.root} yet: start one with `bcmlp node --dev`, then press Reload.")
+        view = open_view(dd)
+        views.append(view)
+        return view.store, view.genesis, view.live
+
+    return open_snapshot
+
+
+def certificates_page(dd: DataDir):
+    from PySide6.QtWidgets import QApplication
+
+    from ui.certificates.page import CertificatesPage
+
+    page = CertificatesPage(_opener(dd))
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(page.shutdown)
+    return page

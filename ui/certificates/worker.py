@@ -1,0 +1,59 @@
+"""Certificate verification on a QThread: hash local files with progress, then check by check."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from ledger_core.manifest import Cancelled, build_manifest
+from ledger_core.proofs import Report, build_bundle, check_bundle
+
+
+def find_by_digest(live: Any, digest: str) -> str | None:
+    """The newest certificate whose subject digest is `digest`."""
+    hits = sorted((live.get("cert", k)["height"], k) for k in live.keys("cert")
+                  if live.get("cert", k)["cert"]["subject"]["digest"] == digest)
+    return hits[-1][1] if hits else None
+
+
+def verify(snapshot: Any, cert_id: str | None, path: Path | None, progress=None, cancel=None) -> Report:
+    """snapshot: (store, genesis, live). Verify a certificate, files against one, or files alone."""
+    store, genesis, live = snapshot
+    local = None
+    if path is not None:
+        local = build_manifest(path, progress, cancel).digest
+        if cert_id is None:
+            cert_id = find_by_digest(live, local)
+            if cert_id is None:
+                rep = Report("")
+                rep.add("files", False, f"no certificate on the ledger has the digest {local[:16]} of {path.name}")
+                return rep
+    return check_bundle(build_bundle(store, genesis, live, cert_id), genesis, live, local)
+
+
+class VerifyWorker(QThread):
+    progressed = Signal(int, int)  # bytes done, total
+    succeeded = Signal(object)  # Report
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, snapshot: Any, cert_id: str | None, path: Path | None, parent=None) -> None:
+        super().__init__(parent)
+        self.snapshot, self.cert_id, self.path = snapshot, cert_id, path
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> None:
+        try:
+            rep = verify(self.snapshot, self.cert_id, self.path, self.progressed.emit, self._cancel.is_set)
+        except Cancelled:
+            self.cancelled.emit()
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            self.failed.emit(str(exc))
+        else:
+            self.succeeded.emit(rep)
