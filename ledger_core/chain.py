@@ -139,10 +139,22 @@ class Chain:
     ) -> dict[str, bytes]:
         """Check the commit and write the block atomically (safe beside concurrent readers of
         the in-memory state); returns the signing validator set for `advance`."""
-        signers = dict(self.state.validators())
-        blk.verify_commit(commit, self.chain_id, block.height, block.id, signers)
+        signers = self.check_commit(block, commit)
         self.store.save_block(block, commit, result, signers)
         return signers
+
+    def check_commit(self, block: Block, commit: dict[str, Any]) -> dict[str, bytes]:
+        """A quorum of the current validator set signed `commit` for `block`; returns the set."""
+        signers = dict(self.state.validators())
+        blk.verify_commit(commit, self.chain_id, block.height, block.id, signers)
+        return signers
+
+    def persist_many(
+        self, entries: list[tuple[Block, dict[str, Any], BlockResult, dict[str, bytes]]]
+    ) -> None:
+        """Write blocks already checked (`check_block`, `check_commit`) and advanced in memory,
+        in one database transaction (block sync)."""
+        self.store.save_blocks(entries)
 
     def advance(
         self, block: Block, commit: dict[str, Any], result: BlockResult, signers: dict[str, bytes]

@@ -31,6 +31,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ MAX_PROPOSAL_TX_BYTES = 3 * 1024 * 1024  # the proposal must fit one 4 MiB frame
 TX_GOSSIP_BATCH = 2000
 SYNC_BATCH = 200
 SYNC_TIMEOUT_S = 10.0
+SYNC_CHUNK = 50  # blocks checked on the loop between two database writes
 
 
 def commit_of(d: Decide) -> dict[str, Any]:
@@ -136,6 +138,7 @@ class ConsensusProducer:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.synced_blocks = 0
         self._failure: BaseException | None = None
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sync-writer")
 
     # -- validator sets and authorization -------------------------------------------------
 
@@ -386,30 +389,52 @@ class ConsensusProducer:
     def _on_blocks(self, kid: str, items: Any) -> None:
         if self._sync_pending is None or self._sync_pending[0] != kid or type(items) is not list:
             return
+        self._sync_pending = None
+        if items:
+            # ask for the next batch now, so it travels while this one is checked
+            nxt = sync.item_height(items[-1]) + 1
+            if 1 < nxt <= self.peer_heights.get(kid, 0) and self.transport is not None and \
+                    self.transport.try_send(kid, {"t": "get_blocks", "from": nxt, "limit": SYNC_BATCH}):
+                self._sync_pending = (kid, time.monotonic())
         self._spawn(self._apply_synced(kid, items))
 
     async def _apply_synced(self, kid: str, items: list[Any]) -> None:
+        """Check and apply fetched blocks: each block is checked against the state its
+        predecessor left (in memory); chunks are written in order by one writer thread while
+        the next chunk is checked, all written before the lock is released."""
         applied = 0
-        try:
-            for item in items:
-                async with self._commit_lock:
-                    if type(item) is dict and isinstance(item.get("block"), dict):
-                        h = item["block"].get("header", {}).get("height")
-                        if type(h) is int and h <= self.chain.height:
-                            continue  # consensus committed it meanwhile
+        loop = asyncio.get_running_loop()
+        writes: list[asyncio.Future[None]] = []
+        parsed, bad = await asyncio.to_thread(sync.prepare, self.chain, items)
+        async with self._commit_lock:
+            try:
+                for i in range(0, len(parsed), SYNC_CHUNK):
+                    entries = []
                     try:
-                        block, commit, result = await asyncio.to_thread(sync.check_item, self.chain, item)
-                        await self._apply(block, commit, result)
-                    except BlockError as exc:
-                        log.warning("block from %s rejected: %s %s", kid[:16], exc.code, exc)
-                        self.peer_heights.pop(kid, None)
-                        return
-                applied += 1
-        finally:
-            self._sync_pending = None
-        self.synced_blocks += applied
-        if applied and self.sm.height <= self.chain.height:
-            self._start_next_height()
+                        for block, commit in parsed[i:i + SYNC_CHUNK]:
+                            if block.height <= self.chain.height:
+                                continue  # consensus committed it meanwhile
+                            result = sync.check_parsed(self.chain, block)
+                            signers = self.chain.check_commit(block, commit)
+                            self.node.apply_decided(block, commit, result, signers)
+                            entries.append((block, commit, result, signers))
+                    finally:
+                        if entries:
+                            writes.append(loop.run_in_executor(self._writer, self.chain.persist_many, entries))
+                            applied += len(entries)
+                    await asyncio.sleep(0)
+                if bad is not None:
+                    raise bad
+            except BlockError as exc:
+                log.warning("block from %s rejected: %s %s", kid[:16], exc.code, exc)
+                self.peer_heights.pop(kid, None)
+                self._sync_pending = None
+            finally:
+                for w in writes:
+                    await w
+                self.synced_blocks += applied
+                if applied and self.sm.height <= self.chain.height and self._sync_pending is None:
+                    self._start_next_height()
         self._maybe_sync()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -449,6 +474,12 @@ class ConsensusProducer:
                 await asyncio.wait_for(self._stop.wait(), 0.1)
             now = time.monotonic()
             self._maybe_start_next()
+            if (
+                self.sm.height <= self.chain.height
+                and self._decided_at is None
+                and not self._commit_lock.locked()
+            ):  # block sync moved the head and no batch is on its way
+                self._start_next_height()
             h, r, since = self._progress
             if (self.sm.height, self.sm.round) != (h, r):
                 self._progress = (self.sm.height, self.sm.round, now)
@@ -495,3 +526,4 @@ class ConsensusProducer:
                 with contextlib.suppress(Exception):
                     await self.discovery.close()
             await self.transport.close()
+            self._writer.shutdown(wait=True)

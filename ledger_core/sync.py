@@ -17,6 +17,7 @@ from typing import Any
 
 from ledger_core.block import Block, BlockError, parse_block
 from ledger_core.chain import Chain
+from ledger_core.signing import verified_hashes
 from ledger_core.state import BlockResult
 from ledger_core.store import LedgerStore
 
@@ -47,9 +48,17 @@ def read_batch(store: LedgerStore, start: int, limit: int, max_bytes: int = MAX_
     return out
 
 
-def check_item(chain: Chain, item: Any) -> tuple[Block, dict[str, Any], BlockResult]:
-    """Form and replay checks of one sync item against the chain's head; raises BlockError.
-    The commit's quorum is checked by `Chain.persist`."""
+def item_height(item: Any) -> int:
+    """The height a sync item claims (0 when it has none; `check_item` checks it)."""
+    try:
+        h = item["block"]["header"]["height"]
+    except (TypeError, KeyError):
+        return 0
+    return h if type(h) is int else 0
+
+
+def parse_item(chain: Chain, item: Any) -> tuple[Block, Any]:
+    """Form checks of one sync item: (block, commit); raises BlockError."""
     if type(item) is not dict or set(item) != {"block", "commit"}:
         raise BlockError("bad_block", "a sync item is an object with block and commit")
     block = parse_block(
@@ -57,7 +66,43 @@ def check_item(chain: Chain, item: Any) -> tuple[Block, dict[str, Any], BlockRes
         max_txs=chain.state.param("max_block_txs"),
         max_tx_bytes=chain.state.param("max_tx_bytes"),
     )
+    return block, item["commit"]
+
+
+def prepare(chain: Chain, items: list[Any]) -> tuple[list[tuple[Block, Any]], BlockError | None]:
+    """Parse a batch and verify its transaction signatures ahead of the replay (safe in a worker
+    thread: it only reads the participant table and fills the verified-signature cache, which
+    the replay consults; a signature that fails here is checked again, and refused, there).
+    Returns the items parsed before the first malformed one, and that one's error."""
+    parsed: list[tuple[Block, Any]] = []
+    error = None
+    for item in items:
+        try:
+            parsed.append(parse_item(chain, item))
+        except BlockError as exc:
+            error = exc
+            break
+    known = chain.state.tables["participant"]
+    jobs = []
+    for block, _commit in parsed:
+        for tx in block.txs:
+            p = known.get(tx.sender)
+            if p is not None and tx.hash not in chain.cache:
+                jobs.append((tx.hash, bytes.fromhex(p["public_key"]), tx.signature, tx.signed_bytes()))
+    for h in verified_hashes(jobs):
+        chain.cache.add(h)
+    return parsed, error
+
+
+def check_parsed(chain: Chain, block: Block) -> BlockResult:
+    """Replay checks of a parsed block against the chain's head; raises BlockError.
+    The commit's quorum is checked by `Chain.check_commit` / `Chain.persist`."""
     if block.height != chain.height + 1:
         raise BlockError("bad_height", f"expected height {chain.height + 1}, got {block.height}")
-    result = chain.check_block(block)
-    return block, item["commit"], result
+    return chain.check_block(block)
+
+
+def check_item(chain: Chain, item: Any) -> tuple[Block, Any, BlockResult]:
+    """`parse_item` + `check_parsed`."""
+    block, commit = parse_item(chain, item)
+    return block, commit, check_parsed(chain, block)
