@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QTreeWidget,
@@ -77,7 +78,7 @@ class CertificatesPage(QWidget):
         self.lineage = QTreeWidget()
         self.lineage.setHeaderLabels(["Lineage", "Status", "Trust"])
         self.verdict_label = QLabel("Drop a file or folder here to verify it, or select a certificate.")
-        self.verdict_label.setWordWrap(True)
+        self.verdict_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.verdict = QTreeWidget()
         self.verdict.setHeaderLabels(["Check", "Result", "Reason"])
         self.verdict.setWordWrap(True)
@@ -107,7 +108,7 @@ class CertificatesPage(QWidget):
         split.addWidget(right)
         split.setSizes([600, 500])
         self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.message)
