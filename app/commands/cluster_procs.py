@@ -33,10 +33,12 @@ class NodeProc:
     """One node process: `root` data dir, p2p `port`, static `peers` (HOST:PORT texts)."""
 
     def __init__(
-        self, root: Path, port: int, peers: list[str], extra: list[str] | None = None, dev: bool = False
+        self, root: Path, port: int, peers: list[str], extra: list[str] | None = None,
+        dev: bool = False, discovery: list[str] | None = None,
     ) -> None:
         self.root = Path(root)
         self.dev = dev
+        self.discovery = discovery  # zeroconf interface addresses; None: --no-discovery
         self.port = port
         self.peers = peers
         self.extra = list(extra or [])
@@ -52,7 +54,11 @@ class NodeProc:
         if self.dev:
             args.append("--dev")
         else:
-            args += ["--listen", f"127.0.0.1:{self.port}", "--no-discovery"]
+            args += ["--listen", f"127.0.0.1:{self.port}"]
+            if self.discovery is None:
+                args.append("--no-discovery")
+            for ip in self.discovery or ():
+                args += ["--discovery-interface", ip]
         for p in self.peers:
             args += ["--peer", p]
         log = open(self.root / "node.out", "ab")  # noqa: SIM115 - the child holds it
