@@ -33,3 +33,32 @@ def certificates_page(dd: DataDir):
     if app is not None:
         app.aboutToQuit.connect(page.shutdown)
     return page
+
+
+def _rating_submitter(dd: DataDir):
+    """Signs a rating with the local identity (its passphrase asked by the page) and waits for
+    the commit through the local node."""
+
+    def submit(payload, passphrase):
+        from app.commands.cert_common import submit as submit_tx
+        from app.identity import IdentityStore
+        from ledger_core.signing import Signer
+
+        store = IdentityStore(dd)
+        signer = Signer.from_keypair(store.unlock(passphrase))
+        tx, ans = submit_tx(dd, signer, "rating.submit", payload)
+        return tx.hash, ans.get("height")
+
+    return submit
+
+
+def trust_page(dd: DataDir):
+    from PySide6.QtWidgets import QApplication
+
+    from ui.trust.page import TrustPage
+
+    page = TrustPage(_opener(dd), _rating_submitter(dd))
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(page.shutdown)
+    return page

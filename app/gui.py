@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
-from app.cert_gui import certificates_page
-from app.commands.ledger_common import ledger_page
+from app.cert_gui import certificates_page, trust_page
+from app.commands.ledger_common import ledger_page, network_page
 from app.identity import IdentityStore
 from app.identity_backend import StoreIdentityBackend
 from app.inspection_gui import models_page, operator_page
@@ -57,9 +57,11 @@ def build_main_window(dd: DataDir) -> GuiContext:
     )
     window.add_perspective("models", "Models", models_page(dd), "Model cards and training")
     window.add_perspective("ledger", "Ledger", ledger_page(dd), "Blocks, transactions and chain verification")
+    window.add_perspective("network", "Network", network_page(dd), "Peers, validators and consensus of the node")
     window.add_perspective(
         "certificates", "Certificates", certificates_page(dd), "Certificates, lineage and verification"
     )
+    window.add_perspective("trust", "Trust", trust_page(dd), "Ratings and trust in participants and artifacts")
     window.add_perspective(
         "settings",
         "Settings",

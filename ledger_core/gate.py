@@ -155,3 +155,40 @@ def evaluate(
         if cid in local and local[cid] != c["subject"]["digest"]:
             fail(f"{label}: the local files do not match the certified digest")
     return verdict
+
+
+def rating_history(store: Any, get: Get) -> list[Rating]:
+    """Every committed rating in chain order (later ones replace earlier ones in a TrustBook), read
+    from the rating.submit transactions, for trust over time."""
+    import json
+
+    out: list[Rating] = []
+    after = (0, -1)
+    while rows := store.txs_of_type("rating.submit", after):
+        for height, idx, raw in rows:
+            body = json.loads(raw)["body"]
+            p = body["payload"]
+            sender = get("participant", body["sender"])
+            total = p["positive"] + p["negative"]
+            if sender is not None and total > 0:
+                out.append(Rating(body["sender"], sender["org"], p["subject"], p["positive"] * 100 // total,
+                                  height, idx, p["judges"]))
+        after = rows[-1][:2]
+    return out
+
+
+def expected_over_time(ratings: list[Rating], params: TrustParams, subject: str, heights: Iterable[int],
+                       owners: Mapping[str, tuple[str, str]] | None = None) -> list[tuple[int, int]]:
+    """(height, expected trust ppm) of a subject from the ratings committed up to each height; a
+    certificate (in `owners`) takes its issuer's expected trust as base rate, as in TrustView."""
+    owners = dict(owners or {})
+    out = []
+    for h in heights:
+        book = TrustBook([r for r in ratings if r.height <= h], params, h, owners)
+        op = book.opinion(subject)
+        if subject in owners:
+            issuer_e = book.opinion(owners[subject][0]).expected_ppm
+            out.append((h, op.belief_ppm + issuer_e * op.uncertainty_ppm // PPM))
+        else:
+            out.append((h, op.expected_ppm))
+    return out

@@ -217,6 +217,15 @@ class LedgerStore:
             return [{"hash": r.hash, "height": r.height, "index": r.idx, "type": r.type, "nonce": r.nonce}
                     for r in conn.execute(q)]
 
+    def txs_of_type(self, tx_type: str, after: tuple[int, int] = (0, -1), limit: int = 1000) -> list[tuple[int, int, bytes]]:
+        """(height, index, raw envelope) of one transaction type in chain order, after (height, index)."""
+        h, i = after
+        q = (select(t.txs.c.height, t.txs.c.idx, t.txs.c.raw)
+             .where(t.txs.c.type == tx_type, or_(t.txs.c.height > h, and_(t.txs.c.height == h, t.txs.c.idx > i)))
+             .order_by(t.txs.c.height, t.txs.c.idx).limit(max(1, min(limit, 10_000))))
+        with self.engine.connect() as conn:
+            return [(r.height, r.idx, bytes(r.raw)) for r in conn.execute(q)]
+
     def state_row(self, tbl: str, key: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             r = conn.execute(select(t.state.c.data).where(t.state.c.tbl == tbl, t.state.c.key == key)).first()

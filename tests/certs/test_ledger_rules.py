@@ -170,3 +170,24 @@ def test_monitor_reports_and_batches_are_queryable_state(w):
     tx, code = w.submit("op", "inspection.batch", b)
     assert code is None and w.get("batch", tx.hash)["root"] == "1" * 64
     assert w.submit("op", "inspection.batch", {**b, "model_cert": "f" * 64})[1] == "unknown_cert"
+
+
+def test_trust_over_time_from_the_rating_transactions(w):
+    from ledger_core.gate import expected_over_time, rating_history
+
+    ids = certify_all(w)
+    trainer = w.keys["trainer"].key_id
+    start = w.chain.state.height
+    trust_everyone(w)
+    mid = w.chain.state.height
+    for r in ("aud1", "aud2", "aud3"):
+        w.rate(r, trainer, 0)
+    ratings = rating_history(w.chain.store, w.get)
+    assert len(ratings) == 13  # 10 vouching + 3 later ones, replaced in the book by rater
+    tv = w.trust()
+    series = dict(expected_over_time(ratings, tv.params, trainer, [start, mid, w.chain.state.height]))
+    assert series[start] == 500_000 and series[mid] > 600_000 > series[w.chain.state.height]
+    assert series[w.chain.state.height] == tv.opinion(trainer).expected_ppm
+    owners = {ids["model"]: (trainer, "lab")}
+    now = expected_over_time(ratings, tv.params, ids["model"], [w.chain.state.height], owners)
+    assert now == [(w.chain.state.height, tv.cert(ids["model"]).expected_ppm)]
