@@ -55,8 +55,13 @@ class CertsFilter(QSortFilterProxyModel):
         self.issuer = ""
 
     def set_filter(self, kind: str, status: str, issuer: str) -> None:
+        if not hasattr(self, "beginFilterChange"):  # Qt before 6.9
+            self.kind, self.status, self.issuer = kind, status, issuer.strip().lower()
+            self.invalidateFilter()
+            return
+        self.beginFilterChange()
         self.kind, self.status, self.issuer = kind, status, issuer.strip().lower()
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802 - Qt API
         r = self.sourceModel().rows[row]
