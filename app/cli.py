@@ -20,6 +20,7 @@ COMMANDS = {
     "bench": "app.commands.bench_cmd:bench_cmd",
     "certify": "app.commands.certify_cmd:certify_cmd",
     "chain": "app.commands.chain_cmd:chain_cmd",
+    "demo": "app.commands.demo_cmd:demo_cmd",
     "evaluate": "app.commands.evaluate_cmd:evaluate_cmd",
     "gate": "app.commands.gate_cmd:gate_cmd",
     "genesis": "app.commands.genesis_cmd:genesis_cmd",
