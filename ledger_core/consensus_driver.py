@@ -446,7 +446,12 @@ class ConsensusProducer:
         if self.transport is not None and ann.key_id != self.keys.key_id and ann.addresses:
             self.transport.add_peer(*ann.addresses[0], ann.key_id)
 
+    def _who(self, kid: str) -> dict[str, Any]:
+        p = self.chain.state.tables["participant"].get(kid) or {}
+        return {"key_id": kid, "org": p.get("org"), "name": p.get("name")}
+
     def status(self) -> dict[str, Any]:
+        """The node's network part of the control socket's `status` answer (for the GUI)."""
         st = self.sm.status()
         vals = self.chain.state.validators()
         peers = self.transport.peer_infos() if self.transport else []
@@ -454,9 +459,11 @@ class ConsensusProducer:
             "role": "validator" if self.keys.key_id in vals else "full",
             "p2p_address": list(self.address) if self.address else None,
             "consensus": {**st, "quorum": 2 * len(vals) // 3 + 1},
+            "validator_set": [self._who(kid) for kid in vals],
             "peers": [
-                {"key_id": p.key_id, "host": p.host, "port": p.port, "outbound": p.outbound,
-                 "rtt_us": None if p.rtt_ms is None else round(p.rtt_ms * 1000), "height": self.peer_heights.get(p.key_id)}
+                {**self._who(p.key_id), "host": p.host, "port": p.port, "outbound": p.outbound,
+                 "rtt_us": None if p.rtt_ms is None else round(p.rtt_ms * 1000),
+                 "height": self.peer_heights.get(p.key_id)}
                 for p in peers
             ],
             "last_votes": self.last_votes,

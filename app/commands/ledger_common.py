@@ -101,3 +101,17 @@ def ledger_page(dd: DataDir):
     if app is not None:
         app.aboutToQuit.connect(page.shutdown)
     return page
+
+
+def network_page(dd: DataDir):
+    """The Network perspective over the node serving <data-dir>/node.sock."""
+    from ledger_core.client import NodeClient
+    from ui.network.page import NetworkPage
+
+    def fetch() -> dict:
+        if not dd.node_socket.exists():
+            raise LookupError(f"No node is running on {dd.root}: start one with `bcmlp node`.")
+        with NodeClient(dd.node_socket, timeout=3) as client:
+            return client.status()
+
+    return NetworkPage(fetch)

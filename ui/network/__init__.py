@@ -1,0 +1,1 @@
+"""The Network perspective: peers, the validator set and consensus of the local node."""
