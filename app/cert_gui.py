@@ -62,3 +62,34 @@ def trust_page(dd: DataDir):
     if app is not None:
         app.aboutToQuit.connect(page.shutdown)
     return page
+
+
+def audit_page(dd: DataDir):
+    """The Inspection audit perspective over <data-dir>/inspection and the local ledger."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.anchoring import verify_record
+    from ui.audit.page import AuditBackend, AuditPage
+
+    stores: dict = {}
+
+    def records():
+        if "records" not in stores:
+            from app.inspection_services import image_store, record_store
+
+            stores["records"], stores["images"] = record_store(dd), image_store(dd)
+        return stores["records"]
+
+    def find(workpiece: str):
+        return [r.to_json_dict() for r in reversed(records().by_workpiece(workpiece))]
+
+    def image(sha: str):
+        records()
+        images = stores["images"]
+        return images.path(sha).read_bytes() if sha in images else None
+
+    page = AuditPage(AuditBackend(find, image, lambda rid: verify_record(dd, str(rid))))
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(page.shutdown)
+    return page

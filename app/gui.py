@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
-from app.cert_gui import certificates_page, trust_page
+from app.cert_gui import audit_page, certificates_page, trust_page
 from app.commands.ledger_common import ledger_page, network_page
 from app.identity import IdentityStore
 from app.identity_backend import StoreIdentityBackend
@@ -62,6 +62,7 @@ def build_main_window(dd: DataDir) -> GuiContext:
         "certificates", "Certificates", certificates_page(dd), "Certificates, lineage and verification"
     )
     window.add_perspective("trust", "Trust", trust_page(dd), "Ratings and trust in participants and artifacts")
+    window.add_perspective("audit", "Inspection audit", audit_page(dd), "Prove one workpiece's anchored result")
     window.add_perspective(
         "settings",
         "Settings",

@@ -1,0 +1,1 @@
+"""The Inspection audit perspective."""

@@ -1,0 +1,161 @@
+"""The Inspection audit perspective: find a workpiece, see its records and image, and prove one
+record against the ledger check by check (on a worker thread)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def _when(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass
+class AuditBackend:
+    find: Callable[[str], list[dict[str, Any]]]  # workpiece id -> records (to_json_dict), newest first
+    image: Callable[[str], bytes | None]  # image SHA-256 -> stored bytes
+    verify: Callable[[int], Any]  # record id -> ledger_core.proofs.Report
+
+
+class _Verify(QThread):
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: Callable[[int], Any], record_id: int, parent=None) -> None:
+        super().__init__(parent)
+        self.fn, self.record_id = fn, record_id
+
+    def run(self) -> None:
+        try:
+            self.done.emit(self.fn(self.record_id))
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.failed.emit(str(exc))
+
+
+class AuditPage(QWidget):
+    def __init__(self, backend: AuditBackend, parent=None) -> None:
+        super().__init__(parent)
+        self.backend = backend
+        self.records: list[dict[str, Any]] = []
+        self.worker: _Verify | None = None
+        self.search = QLineEdit(placeholderText="Workpiece id")
+        self.search.returnPressed.connect(self.find)
+        find_btn = QPushButton("Find")
+        find_btn.clicked.connect(self.find)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(find_btn)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Record", "Inspected", "Verdict", "Quality", "Model certificate"])
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.currentCellChanged.connect(lambda row, *_: self.show_record(row))
+        self.detail = QPlainTextEdit(readOnly=True)
+        self.picture = QLabel("no image")
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.picture.setMinimumSize(128, 128)
+        self.verify_btn = QPushButton("Verify proof")
+        self.verify_btn.clicked.connect(self.start_verify)
+        self.verdict_label = QLabel()
+        self.verdict_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.checks = QTreeWidget()
+        self.checks.setHeaderLabels(["Check", "Result", "Reason"])
+        upper = QHBoxLayout()
+        upper.addWidget(self.detail, 2)
+        upper.addWidget(self.picture, 1)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.addLayout(upper, 2)
+        rl.addWidget(self.verify_btn)
+        rl.addWidget(self.verdict_label)
+        rl.addWidget(self.checks, 2)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(right)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+
+    def find(self) -> None:
+        wid = self.search.text().strip()
+        try:
+            self.records = self.backend.find(wid) if wid else []
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            self.records = []
+            self.verdict_label.setText(str(exc))
+        self.table.setRowCount(len(self.records))
+        for row, r in enumerate(self.records):
+            for col, text in enumerate((str(r.get("id")), _when(r["inspected_at_ns"]), r["verdict"],
+                                        f"{r['quality_permille'] / 1000:.3f}", (r.get("model_cert_id") or "-")[:16])):
+                self.table.setItem(row, col, QTableWidgetItem(text))
+        if not self.records:
+            self.verdict_label.setText(f"no records for workpiece {wid!r}" if wid else "")
+        else:
+            self.table.setCurrentCell(0, 0)
+
+    def show_record(self, row: int) -> None:
+        self.checks.clear()
+        if not 0 <= row < len(self.records):
+            return
+        r = self.records[row]
+        self.detail.setPlainText(json.dumps(r, indent=2, sort_keys=True))
+        data = self.backend.image(r["image_sha256"])
+        pix = QPixmap()
+        if data is not None and pix.loadFromData(data):
+            self.picture.setPixmap(pix.scaled(256, 256, Qt.AspectRatioMode.KeepAspectRatio))
+        else:
+            self.picture.setText("image not in the history store" if data is None else "image cannot be shown")
+
+    def start_verify(self) -> None:
+        row = self.table.currentRow()
+        if self.worker is not None or not 0 <= row < len(self.records):
+            return
+        self.checks.clear()
+        self.verdict_label.setText(f"verifying record {self.records[row]['id']}…")
+        self.worker = _Verify(self.backend.verify, int(self.records[row]["id"]), self)
+        self.worker.done.connect(self._done)
+        self.worker.failed.connect(lambda msg: self._finish(f"verification could not run: {msg}"))
+        self.worker.start()
+
+    def _done(self, rep: Any) -> None:
+        for c in rep.checks:
+            item = QTreeWidgetItem(self.checks, [c.name, "pass" if c.ok else "FAIL", c.reason])
+            item.setToolTip(2, c.reason)
+        self.checks.resizeColumnToContents(0)
+        self._finish("VERIFIED: this result is anchored on the ledger" if rep.ok else "FAILED")
+
+    def _finish(self, text: str) -> None:
+        self.verdict_label.setText(text)
+        if self.worker is not None:
+            self.worker.wait()
+            self.worker = None
+
+    def shutdown(self) -> None:
+        if self.worker is not None:
+            self.worker.wait()
+            self.worker = None
