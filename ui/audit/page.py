@@ -4,9 +4,9 @@ record against the ledger check by check (on a worker thread)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, QThread, Signal
