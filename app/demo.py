@@ -388,6 +388,7 @@ class Station:
         with self._lock:
             if self.first_verdict_s is None:
                 self.first_verdict_s = time.monotonic() - self.t0
+                self.cons.progress(f"operator: first verdict {self.first_verdict_s:.1f} s after the demo started")
 
     def _submitter(self):
         from app.commands.cert_common import local_signer, submit

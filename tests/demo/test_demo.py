@@ -115,3 +115,32 @@ def test_unusable_data_dir_is_one_line_exit_2(tmp_path):
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "not empty" in res.stderr
     assert [p.name for p in other.iterdir()] == ["notes.txt"]  # nothing written there
+
+
+def test_window_mode_inspects_through_the_operator_perspective(tmp_path):
+    """Without --headless (offscreen Qt): the Operator perspective starts inspecting once the gate
+    passes; its records are anchored; SIGTERM closes the window and stops every node."""
+    d = tmp_path / "demo"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen(_bcmlp("demo", "--data-dir", str(d), "--json"), cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if "first verdict" in line:
+                break
+        time.sleep(2)
+        proc.send_signal(signal.SIGTERM)
+        out, rest = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, "".join(seen) + rest
+    info = json.loads(out)
+    assert info["gate"]["passed"] and info["inspections"] > 0 and info["anchored_batches"] > 0
+    assert info["nodes_agree"] and info["seconds_to_first_verdict"] > 0
+    assert not _procs_using(d), _procs_using(d)
+    for c in COMPANIES:
+        _chain_verify(d / c)
