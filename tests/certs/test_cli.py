@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from app.commands.ledger_common import dev_genesis, load_node_key
 from app.identity import IdentityStore
@@ -118,3 +119,34 @@ def test_certify_verify_rate_revoke(node_dir, tmp_path, run_cli):
     (tmp_path / "junk.json").write_text("{")
     code, _o, err = run_cli("verify", "--bundle", str(tmp_path / "junk.json"), "--genesis", str(node_dir / "genesis.json"))
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_anchor_and_verify_record(node_dir, run_cli):
+    from app.inspection_services import image_store, record_store
+    from inspection.records import InspectionRecord
+
+    d = ["--data-dir", str(node_dir)]
+    dd = DataDir(node_dir)
+    store, images = record_store(dd), image_store(dd)
+    for i in range(3):
+        store.add(InspectionRecord(f"wp-{i}", "o-1", "cam", i, 1_700_000_000_000_000_000 + i,
+                                   images.put(f"image {i}".encode()), "m" * 64, "p" * 64, {"crazing": 1000},
+                                   900, "OK"))
+    code, out, err = run_cli("verify", "record", "2", *d)
+    assert code == 1 and "[FAIL] anchored" in out
+    code, out, err = run_cli("anchor", "--station", "line-1", "--json", *d)
+    assert code == 0, err
+    assert [b["count"] for b in json.loads(out)["batches"]] == [3]
+    code, out, _ = run_cli("anchor", *d)
+    assert code == 0 and "nothing to anchor" in out
+    code, out, _ = run_cli("verify", "record", "2", "--json", *d)
+    rep = json.loads(out)
+    checks = {c["check"]: c["ok"] for c in rep["checks"]}
+    # the records name no model certificate (inspected before one existed): everything else holds
+    assert code == 1 and checks.pop("model certificate") is False and all(checks.values()), rep
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE inspection_records SET verdict='NOK' WHERE id=2"))
+    code, out, _ = run_cli("verify", "record", "2", *d)
+    assert code == 1 and "[FAIL] record digest" in out
+    assert run_cli("verify", "record", "x", *d)[0] == 2
+    store.engine.dispose()
