@@ -1,0 +1,43 @@
+"""The gate badge follows the ledger through the poller: pass, then refused after a revocation."""
+
+from __future__ import annotations
+
+import threading
+
+from app.model_gate import Candidate, ModelGate
+from ledger_core.manifest import build_manifest
+from tests.certs.helpers import T0, certify_all, trust_everyone, world
+from ui.certificates.gate_badge import GateBadge, GatePoller
+
+
+def test_badge_and_poller(qtbot, tmp_path):
+    w = world(tmp_path)
+    wf = tmp_path / "m.safetensors"
+    wf.write_bytes(b"weights")
+    ids = certify_all(w, weights_digest=build_manifest(wf).digest)
+    trust_everyone(w)
+    gate = ModelGate(Candidate(ids["model"], wf))
+    seen = {"height": -1}
+    lock = threading.Lock()  # the in-process chain is not a database snapshot: no reads mid-block
+
+    def poll():
+        with lock:
+            if w.chain.state.height == seen["height"]:
+                return None
+            seen["height"] = w.chain.state.height
+            return gate.on_state(w.get, w.tkeys, w.chain.state.height, T0 + 10)
+
+    badge = GateBadge()
+    qtbot.addWidget(badge)
+    poller = GatePoller(poll, 0.02)
+    poller.status.connect(badge.set_status)
+    poller.start()
+    try:
+        qtbot.waitUntil(lambda: badge.passed is True, timeout=5000)
+        assert badge.state.text().startswith("Model gate: PASS") and "trust 0.643" in badge.state.text()
+        with lock:
+            assert w.submit("aud2", "cert.revoke", {"cert_id": ids["model"], "reason": "drift"})[1] is None
+        qtbot.waitUntil(lambda: badge.passed is False, timeout=5000)
+        assert "REFUSED" in badge.state.text() and "revoked: drift" in badge.detail.text()
+    finally:
+        poller.stop()
