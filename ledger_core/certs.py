@@ -109,7 +109,7 @@ def in_validity(cert: dict[str, Any], time_ms: int) -> bool:
 
 
 def check_lineage(get: Get, cert: dict[str, Any], time_ms: int) -> list[dict[str, Any]]:
-    """Every lineage entry exists, is active, valid at time_ms, of an admitted kind and in the
+    """Every lineage entry exists, is active, valid at time_ms (the block's time), of an admitted kind and in the
     admitted numbers; kind-specific cross-checks. Returns the lineage records."""
     rule = LINEAGE[cert["kind"]]
     records, counts = [], dict.fromkeys(rule.counts, 0)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # state.py imports this module to register EFFECTS
 
 def _cert_issue(ctx: TxContext) -> None:
     cert = ctx.tx.payload["cert"]
-    rec = certs.issue(ctx.view.get, ctx.tx.hash, cert, ctx.sender, ctx.height, ctx.tx.body["time"])
+    rec = certs.issue(ctx.view.get, ctx.tx.hash, cert, ctx.sender, ctx.height, ctx.time_ms)
     ctx.view.put("cert", ctx.tx.hash, rec)
 
 

@@ -80,6 +80,7 @@ class TxContext:
     sender: dict[str, Any]
     height: int
     chain_id: str
+    time_ms: int = 0  # the block's time (the head's time when admitting to the mempool)
 
 
 Effect = Callable[[TxContext], None]
@@ -178,7 +179,7 @@ class LedgerState:
         view = View(View(self.tables))
         if pending_nonce is not None:
             view.parent.put("nonce", tx.sender, {"nonce": pending_nonce})
-        self._apply_tx(view, tx, self.height + 1, cache)
+        self._apply_tx(view, tx, self.height + 1, cache, self.last_time)
 
     def execute(
         self,
@@ -197,7 +198,7 @@ class LedgerState:
         for tx in txs:
             child = View(view)
             try:
-                self._apply_tx(child, tx, height, cache)
+                self._apply_tx(child, tx, height, cache, time_ms)
             except TxError as exc:
                 if not drop_invalid:
                     raise
@@ -224,7 +225,9 @@ class LedgerState:
         self.last_block_id = block_id
         self.last_time = result.time
 
-    def _apply_tx(self, view: View, tx: Tx, height: int, cache: VerifiedCache | None) -> None:
+    def _apply_tx(
+        self, view: View, tx: Tx, height: int, cache: VerifiedCache | None, time_ms: int = 0
+    ) -> None:
         max_bytes = view.get("param", "max_tx_bytes")["value"]  # genesis writes every parameter
         if len(tx.raw) > max_bytes:
             raise TxError(
@@ -267,7 +270,7 @@ class LedgerState:
         check_signature(tx, bytes.fromhex(sender["public_key"]), cache)
         effect = _EFFECTS.get(tx.type)
         if effect is not None:
-            effect(TxContext(view, tx, sender, height, self.chain_id))
+            effect(TxContext(view, tx, sender, height, self.chain_id, time_ms))
         view.put("nonce", tx.sender, {"nonce": tx.nonce})
 
     def _end_block(self, view: View, height: int) -> None:

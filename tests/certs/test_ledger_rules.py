@@ -10,6 +10,7 @@ from ledger_core.encoding import digest_hex
 from tests.certs.helpers import (
     CLASSES,
     PIPELINE_CONFIG,
+    T0,
     certify_all,
     model_predicate,
     trust_everyone,
@@ -191,3 +192,18 @@ def test_trust_over_time_from_the_rating_transactions(w):
     owners = {ids["model"]: (trainer, "lab")}
     now = expected_over_time(ratings, tv.params, ids["model"], [w.chain.state.height], owners)
     assert now == [(w.chain.state.height, tv.cert(ids["model"]).expected_ppm)]
+
+
+def test_validity_is_judged_at_the_block_time(w):
+    # blocks are 1 s apart from genesis time T0; the dataset is valid for 2.5 s
+    ds = w.issue("op", "dataset", {"counts": {"crazing": 1}, "source_device": "c"}, valid_until=T0 + 2_500)
+    lb = {"kind": "labels", "subject": {"name": "l", "version": "1", "digest": "a" * 64}, "lineage": [ds],
+          "predicate": {"classes": ["crazing"], "count": 1, "method": "m"}, "valid_from": 0, "valid_until": None}
+    assert w.submit("aud1", "cert.issue", {"cert": lb})[1] is None  # block 2, T0 + 2 s
+    # block 3 is at T0 + 3 s, whatever time the issuer's client wrote into the transaction
+    assert w.submit("aud1", "cert.issue", {"cert": {**lb, "subject": {**lb["subject"], "version": "2"}}})[1] == \
+        "lineage_expired"
+    from ledger_core.gate import evaluate
+
+    v = evaluate(w.get, w.tkeys, w.chain.state.height, w.chain.state.last_time, ds, kind=None)
+    assert any("not within its validity" in r for r in v.reasons)
