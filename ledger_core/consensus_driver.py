@@ -9,7 +9,7 @@ owns the state machine (`consensus.Tendermint`); everything else feeds it on the
   transaction, in a worker thread), then `Node.apply_decided`; the commit (the quorum of
   precommits) is carried in the next block by `Chain.propose`.
 * peer messages (canonical JSON over the authenticated Transport): `{"t": "txs", "txs": [...]}`
-  mempool gossip, `{"t": "cons", "m": <consensus message>}`, `{"t": "status", "height": H}`
+  mempool gossip (local submissions to every peer; full nodes also relay what peers send), `{"t": "cons", "m": <consensus message>}`, `{"t": "status", "height": H}`
   (sent every `status_s`), and the block-sync pair `get_blocks`/`blocks` (see `sync`).
 * a node whose key is a validator of the height signs through `GuardedSigner`
   (`<data-dir>/signer_state.json`, fsync before every signature); any other node follows
@@ -346,10 +346,15 @@ class ConsensusProducer:
         out, self._tx_out = self._tx_out, []
         if not out or self.transport is None:
             return
-        # Relay to every peer but the one it came from (duplicates die at the mempool).
+        # Local submissions go to every peer. Transactions from a peer are relayed (to every
+        # peer but that one) by full nodes only: validators keep a full mesh, so a validator's
+        # relay would only make each validator parse every transaction three times; one that
+        # misses a transaction still gets it in the block of the validator that holds it.
+        relay = not self.is_validator()
         by_origin: dict[str | None, list[Any]] = {}
         for env, origin in out:
-            by_origin.setdefault(origin, []).append(env)
+            if origin is None or relay:
+                by_origin.setdefault(origin, []).append(env)
         for origin, envs in by_origin.items():
             self._send_all({"t": "txs", "txs": envs}, (origin,) if origin else ())
         self._maybe_start_next()
