@@ -148,8 +148,8 @@ def evaluate(
         if not certs.in_validity(c, now_ms):
             fail(f"{label} is not within its validity")
         issuer = get("participant", rec["issuer"])
-        if issuer is None or issuer["status"] != "active":
-            fail(f"{label}: its issuer's key is no longer active")
+        if issuer is None or issuer["status"] == "revoked":  # rotation keeps a key's certificates
+            fail(f"{label}: its issuer's key has been revoked")
         if ct.expected_ppm < tv.threshold_ppm:
             fail(f"{label}: trust {ct.expected_ppm / PPM:.3f} is below the threshold {tv.threshold_ppm / PPM:.3f}")
         if cid in local and local[cid] != c["subject"]["digest"]:

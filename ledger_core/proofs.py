@@ -206,6 +206,8 @@ def _issuer_at(issuer: dict[str, Any] | None, height: int, role: str) -> tuple[b
         return False, f"the issuer's key was {issuer['status']} at height {gone}"
     if role not in issuer["roles"]:
         return False, f"the issuer lacks the {role} role"
+    if issuer["status"] == "revoked":  # a rotated key keeps its certificates; a revoked one does not
+        return False, f"the issuer's key was revoked at height {gone}: its certificates are no longer trusted"
     return True, f"{issuer['name']} ({issuer['org']}) held the {role} role at height {height}"
 
 

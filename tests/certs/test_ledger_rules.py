@@ -207,3 +207,34 @@ def test_validity_is_judged_at_the_block_time(w):
 
     v = evaluate(w.get, w.tkeys, w.chain.state.height, w.chain.state.last_time, ds, kind=None)
     assert any("not within its validity" in r for r in v.reasons)
+
+
+def test_revoked_issuer_key_distrusts_its_certificates_rotation_does_not(w):
+    from ledger_core.encoding import DOMAIN_TX, signing_bytes
+    from ledger_core.keys import KeyPair
+    from ledger_core.signing import Signer
+    from ledger_core.tx import rotation_proof_body
+
+    ids = certify_all(w)
+    trust_everyone(w)
+    other = w.issue("trainer2", "model", model_predicate(digest_hex(PIPELINE_CONFIG)),
+                    [ids["dataset"], ids["labels"], ids["pipeline"]], digest="b" * 64)
+    for r in ("aud2", "aud3"):
+        w.rate(r, w.keys["trainer2"].key_id, 100)
+    assert w.gate(other).passed
+    # the trainer rotates its key: its model stays in service
+    new = Signer.from_keypair(KeyPair.generate())
+    proof = new.sign(signing_bytes(DOMAIN_TX, w.chain.chain_id, rotation_proof_body(w.keys["trainer"].key_id,
+                                                                                       new.key_id)))
+    assert w.submit("trainer", "key.rotate", {"public_key": new.public_raw.hex(), "proof": proof.hex()})[1] is None
+    assert w.get("participant", w.keys["trainer"].key_id)["status"] == "rotated"
+    v = w.gate(ids["model"])
+    assert v.passed, v.reasons
+    # the lab revokes trainer2's key: its model is out
+    assert w.submit("trainer", "participant.revoke", {"key_id": w.keys["trainer2"].key_id, "reason": "stolen"})[1] \
+        == "revoked_sender"  # the rotated key cannot act any more
+    w.keys["trainer-new"] = new
+    assert w.submit("trainer-new", "participant.revoke", {"key_id": w.keys["trainer2"].key_id,
+                                                          "reason": "stolen"})[1] is None
+    v = w.gate(other)
+    assert not v.passed and any("issuer's key has been revoked" in r for r in v.reasons)
