@@ -36,7 +36,7 @@ def _raise_interrupt(signum, frame) -> None:
                    "data directory's demo/).")
 @click.option("--headless", is_flag=True, help="No window: run --duration seconds, then stop.")
 @click.option("--duration", type=click.FloatRange(1, 86_400), default=60.0, show_default=True,
-              help="Seconds to run with --headless (counted from the first inspection set-up).")
+              help="Seconds to run with --headless, counted once the pipeline is set up.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary at the end.")
 def demo_cmd(data_dir, headless, duration, as_json) -> None:
     """A local consortium of four companies (operator, trainer, auditor, monitor), each with its

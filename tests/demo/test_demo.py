@@ -144,3 +144,30 @@ def test_window_mode_inspects_through_the_operator_perspective(tmp_path):
     assert not _procs_using(d), _procs_using(d)
     for c in COMPANIES:
         _chain_verify(d / c)
+
+
+def test_killed_demo_takes_its_nodes_down(tmp_path):
+    """SIGKILL leaves the demo no chance to clean up: the nodes get SIGTERM as their parent dies
+    (PR_SET_PDEATHSIG) and stop cleanly."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux only")
+    d = tmp_path / "demo"
+    proc = subprocess.Popen(_bcmlp("demo", "--data-dir", str(d), "--headless", "--duration", "600"),
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if "first verdict" in line:
+                break
+        proc.kill()
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    deadline = time.monotonic() + 60
+    while _procs_using(d) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _procs_using(d), _procs_using(d)
+    for c in COMPANIES:
+        assert "node stopped at height" in (d / c / "node.out").read_text()
+        _chain_verify(d / c)
