@@ -99,6 +99,14 @@ def test_sigterm_stops_every_node_and_leaves_verifiable_chains(tmp_path):
     assert not _procs_using(d), _procs_using(d)
     for c in COMPANIES:
         _chain_verify(d / c)
+    # a node that cannot run is restarted a few times, then the demo stops with one line
+    (d / "monitor" / "genesis.json").write_text("{")
+    res = subprocess.run(_bcmlp("demo", "--data-dir", str(d), "--headless", "--duration", "1"),
+                         cwd=REPO, capture_output=True, text=True, timeout=180)
+    last = res.stderr.strip().splitlines()[-1]
+    assert res.returncode == 2 and last.startswith("bcmlp: error: node monitor exited with code 2"), res.stderr
+    assert res.stderr.count("restarting it") == 3
+    assert not _procs_using(d), _procs_using(d)
 
 
 def test_unusable_data_dir_is_one_line_exit_2(tmp_path):
