@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ledger_core import block as blk
@@ -196,6 +197,13 @@ def parse_bundle(bundle: Any) -> None:
 # -- checking -----------------------------------------------------------------------------
 
 
+def _utc(ms: int) -> str:
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{ms} ms"
+
+
 def _issuer_at(issuer: dict[str, Any] | None, height: int, role: str) -> tuple[bool, str]:
     if issuer is None:
         return False, "the issuer is not a registered participant"
@@ -304,7 +312,8 @@ def check_bundle(
         where = f"as stated by the exporter at height {bundle['as_of']['height']} (not provable offline)"
     add("not revoked", status == "active",
         f"active {where}" if status == "active" else f"{status or 'unknown'} {where}: {revoked_reason or ''}".strip())
-    add("validity", certs.in_validity(cert, now), f"valid from {cert['valid_from']} until {cert['valid_until']}, time {now}")
+    until = "open-ended" if cert["valid_until"] is None else f"until {_utc(cert['valid_until'])}"
+    add("validity", certs.in_validity(cert, now), f"valid from {_utc(cert['valid_from'])} {until}; ledger time {_utc(now)}")
     if depth == 0 and local_digest is not None:
         same = local_digest == cert["subject"]["digest"]
         add("files", same, "the local files re-hash to the subject digest" if same

@@ -102,9 +102,10 @@ def hash_path(path: Path, quiet: bool = False) -> Manifest:
     try:
         if quiet:
             return build_manifest(path)
+        console = _stderr_console()
         with Progress(
             "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-            TimeRemainingColumn(), transient=True, console=_stderr_console(),
+            TimeRemainingColumn(), transient=True, console=console, disable=not console.is_terminal,
         ) as bar:
             task = bar.add_task(f"hashing {path.name}", total=None)
 
