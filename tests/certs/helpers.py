@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from app.db import make_engine
 from ledger_core import genesis as gen
 from ledger_core import tx as txm
+from ledger_core.block import sign_commit
 from ledger_core.chain import Chain
 from ledger_core.encoding import digest_hex
 from ledger_core.gate import TrustView, evaluate
@@ -26,13 +27,19 @@ class World:
     node: Signer
     keys: dict[str, Signer]
     nonces: dict[str, itertools.count] = field(default_factory=dict)
+    committers: list[Signer] = field(default_factory=list)  # who signs each commit (default: node)
 
     def make(self, who: str, tx_type: str, payload: dict) -> txm.Tx:
         n = self.nonces.setdefault(who, itertools.count(1))
         return txm.make(self.keys[who], self.chain.chain_id, tx_type, next(n), payload, T0 + 1)
 
     def block(self, *txs: txm.Tx):
-        _block, result = produce(self.chain, self.node, list(txs))
+        if not self.committers:
+            _block, result = produce(self.chain, self.node, list(txs))
+            return result
+        block, result = self.chain.propose(list(txs), self.node.key_id, self.chain.state.last_time + 1000)
+        commit = sign_commit(self.committers, self.chain.chain_id, block.height, 0, block.id)
+        self.chain.commit(block, commit, result)
         return result
 
     def submit(self, who: str, tx_type: str, payload: dict):
@@ -66,20 +73,24 @@ class World:
         return evaluate(self.get, self.tkeys, self.chain.state.height, T0 + 10, cert_id, local)
 
 
-def world(tmp_path) -> World:
+def world(tmp_path, validators: int = 1, signing: int | None = None) -> World:
+    """`validators` nodes of the plant validate; `signing` of them sign each commit."""
     names = {"node": ("plant", "node", ["validator"]), "op": ("plant", "expert", ["operator", "monitor"]),
              "trainer": ("lab", "expert", ["trainer"]), "trainer2": ("lab", "expert", ["trainer"]),
              "aud1": ("qa1", "expert", ["auditor"]), "aud1b": ("qa1", "expert", ["auditor"]),
              "aud1c": ("qa1", "expert", ["auditor"]),
              "aud2": ("qa2", "expert", ["auditor"]), "aud3": ("qa3", "expert", ["auditor"])}
+    for i in range(1, validators):
+        names[f"node{i}"] = ("plant", "node", ["validator"])
     keys = {n: signer("certs-" + n) for n in names}
     parts = [gen.participant_entry(keys[n].public_raw, o, n, k, r) for n, (o, k, r) in names.items()]
     orgs = [{"id": "plant", "name": "Plant", "roles": ["monitor", "operator", "validator"]},
             {"id": "lab", "name": "Lab", "roles": ["trainer"]}] + [
         {"id": q, "name": q.upper(), "roles": ["auditor"]} for q in ("qa1", "qa2", "qa3")]
-    g = gen.make("certs-test", T0, orgs, parts, [keys["node"].key_id])
+    vals = [keys["node"]] + [keys[f"node{i}"] for i in range(1, validators)]
+    g = gen.make("certs-test", T0, orgs, parts, [v.key_id for v in vals])
     chain = Chain(LedgerStore(make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")), g)
-    return World(chain, keys["node"], keys)
+    return World(chain, keys["node"], keys, committers=vals[: signing or len(vals)] if validators > 1 else [])
 
 
 def model_predicate(preprocessing_digest=None) -> dict:

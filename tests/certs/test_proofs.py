@@ -67,3 +67,17 @@ def test_revoked_lineage_fails_online(w):
     rep = check_bundle(build_bundle(w.chain.store, w.chain.genesis, live(w), ids["model"]), w.chain.genesis, live(w))
     bad = failed(rep)
     assert f"lineage {ids['dataset'][:16]}: not revoked" in bad and "lineage" in bad
+
+
+def test_four_validator_consortium_bundle(tmp_path):
+    """Commits signed by 3 of 4 genesis validators verify offline; with 2 signatures they do not."""
+    w = world(tmp_path, validators=4, signing=3)
+    ids = certify_all(w)
+    trust_everyone(w)
+    bundle = json.loads(canonical(build_bundle(w.chain.store, w.chain.genesis, live(w), ids["model"])))
+    assert len(bundle["validators"]) == 4 and len(bundle["commit"]["signatures"]) == 3
+    rep = check_bundle(bundle, w.chain.genesis)
+    assert rep.ok and any("signed by 3 of 4 validators" in c.reason for c in rep.checks)
+    bundle["commit"]["signatures"] = bundle["commit"]["signatures"][:2]
+    rep = check_bundle(bundle, w.chain.genesis)
+    assert "commit" in failed(rep) and any("no_quorum" in c.reason for c in rep.checks)
