@@ -13,6 +13,7 @@ that height, and is trusted now.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -135,6 +136,42 @@ class Anchorer:
                 for i, r in enumerate(recs)
             ])
         return {"batch": bid, "root": root, "count": len(recs), "tx": tx_hash, "height": height}
+
+
+class AnchorLoop:
+    """Runs `Anchorer.anchor()` every `tick_s` on its own thread while a station inspects, so
+    batches go out every `every_s` seconds or `max_records` records. Errors (the node down, a
+    refused batch) are kept in `last_error` and retried at the next tick; nothing is lost, since
+    unanchored records stay pending."""
+
+    def __init__(self, anchorer: Anchorer, tick_s: float = 1.0) -> None:
+        self.anchorer = anchorer
+        self.tick_s = tick_s
+        self.last_error: str | None = None
+        self.anchored: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="anchoring", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, flush: bool = True) -> None:
+        """Stop and join; with flush, anchor whatever is still pending first."""
+        self._stop.set()
+        self._thread.join()
+        if flush:
+            self._tick(force=True)
+
+    def _tick(self, force: bool = False) -> None:
+        try:
+            self.anchored += self.anchorer.anchor(force)
+            self.last_error = None
+        except Exception as exc:  # noqa: BLE001 - reported by the station, retried next tick
+            self.last_error = str(exc)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick_s):
+            self._tick()
 
 
 def _hex64(v: str | None) -> str | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import sqlalchemy as sa
 
-from app.anchoring import Anchorer, anchor_engine, check_record
+from app.anchoring import Anchorer, AnchorLoop, anchor_engine, check_record
 from app.db import make_engine, sqlite_url
 from app.paths import DataDir
 from inspection.history import ImageStore
@@ -94,3 +97,32 @@ def test_model_revoked_after_the_batch(setup):
     # the result was produced while the model was valid: the record still proves what happened then
     rep = check(w, engine, records, images, 1)
     assert rep.ok and any("not revoked at batch height" in c.reason for c in rep.checks)
+
+
+def test_anchor_loop_batches_while_inspecting_and_survives_errors(setup):
+    w, ids, records, images, engine, anch, now = setup
+    lock = threading.Lock()
+    real = anch.submit
+    fail = {"on": True}
+
+    def submit(tx_type, payload):
+        with lock:
+            if fail["on"]:
+                raise ConnectionError("node down")
+            return real(tx_type, payload)
+
+    anch.submit = submit
+    loop = AnchorLoop(anch, tick_s=0.01)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 5
+        while loop.last_error is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert loop.last_error == "node down" and loop.anchored == []
+        fail["on"] = False
+        while not loop.anchored and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [b["count"] for b in loop.anchored] == [3]  # a full batch; 2 records wait
+    finally:
+        loop.stop(flush=True)
+    assert [b["count"] for b in loop.anchored] == [3, 1, 1] and loop.last_error is None
