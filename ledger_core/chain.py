@@ -32,9 +32,12 @@ def replay_block(
     last_commit: dict[str, Any] | None,
     prev_validators: dict[str, bytes] | None,
     cache: VerifiedCache | None = None,
+    verified_commit_hash: str | None = None,
 ) -> Replayed:
     """Check a block against the state at its parent: header links, last commit, Merkle root,
-    every transaction, and that execution yields the header's app_hash. Raises BlockError."""
+    every transaction, and that execution yields the header's app_hash. Raises BlockError.
+    `verified_commit_hash`: the hash of a commit for the parent that the caller has already
+    checked; a last commit with that hash (same bytes) is not verified again."""
     h = header["height"]
     if header["chain_id"] != state.chain_id:
         raise BlockError("wrong_chain", "the header names another chain")
@@ -52,7 +55,8 @@ def replay_block(
     else:
         if last_commit is None or prev_validators is None:
             raise BlockError("bad_last_commit", "the last commit is missing")
-        blk.verify_commit(last_commit, state.chain_id, h - 1, state.last_block_id, prev_validators)
+        if header["last_commit_hash"] != verified_commit_hash:
+            blk.verify_commit(last_commit, state.chain_id, h - 1, state.last_block_id, prev_validators)
     validators = state.validators()
     if header["validators_hash"] != state.validators_hash():
         raise BlockError("bad_validators_hash", "validators_hash is not the current validator set")
@@ -89,6 +93,7 @@ class Chain:
         self.last_commit: dict[str, Any] | None = head["commit"] if head else None
         # the validator set that signed the head block: checks the next block's last commit
         self._prev_validators: dict[str, bytes] | None = store.head_validators()
+        self._head_commit_hash: str | None = None  # the head's commit, once checked here
 
     @property
     def chain_id(self) -> str:
@@ -132,6 +137,7 @@ class Chain:
             block.last_commit,
             self._prev_validators,
             self.cache,
+            self._head_commit_hash,
         ).result
 
     def persist(
@@ -159,10 +165,13 @@ class Chain:
     def advance(
         self, block: Block, commit: dict[str, Any], result: BlockResult, signers: dict[str, bytes]
     ) -> None:
-        """Move the in-memory state to the persisted block."""
+        """Move the in-memory state to the persisted block (its commit checked by `persist` or
+        `check_commit`)."""
         self._prev_validators = signers
         self.state.apply(result, block.id)
         self.last_commit = commit
+        # persist/check_commit verified it: the next block's copy need not be checked again
+        self._head_commit_hash = blk.commit_hash(commit)
 
     def commit(self, block: Block, commit: dict[str, Any], result: BlockResult) -> None:
         """Persist a decided block with its commit, then advance the in-memory state."""

@@ -138,3 +138,17 @@ def test_random_peer_messages_never_raise(tmp_path, source):
         assert src.height == 6
     finally:
         loop.close()
+
+
+def test_a_last_commit_other_than_the_checked_one_is_verified(tmp_path, source):
+    from ledger_core.block import commit_hash
+
+    c, src = source
+    first, second = copy.deepcopy(sync.read_batch(src.store, 1, 2))
+    second["block"]["last_commit"]["signatures"][0]["signature"] = "22" * 64
+    second["block"]["header"]["last_commit_hash"] = commit_hash(second["block"]["last_commit"])
+    dst = make_chain(tmp_path, "dst", c)
+    apply_items(dst, [first])
+    with pytest.raises(BlockError) as err:
+        apply_items(dst, [second])
+    assert err.value.code == "bad_commit_signature" and dst.height == 1
