@@ -44,7 +44,11 @@ def _scalar(v: Any, path: str) -> None:
         s.Str(200)(v, path)
 
 
-def _config_digest(v: Any, path: str) -> None:
+_PIPELINE = s.Obj({"config": s.Bounded(8 * 1024), "config_digest": s.Hex64})
+
+
+def _pipeline(v: Any, path: str) -> None:
+    _PIPELINE(v, path)
     if digest_hex(v["config"]) != v["config_digest"]:
         s.fail(f"{path}.config_digest", "is not the digest of config")
 
@@ -77,10 +81,7 @@ PREDICATES: dict[str, s.Checker] = {
             "method": s.Str(200),
         }
     ),
-    "pipeline": lambda v, p: (
-        s.Obj({"config": s.Bounded(8 * 1024), "config_digest": s.Hex64})(v, p),
-        _config_digest(v, p),
-    ),
+    "pipeline": _pipeline,
     "data_collection": s.Obj(
         {"devices": s.List(s.Name, 64, 1), "description": s.Optional(s.Str(500))}
     ),
