@@ -98,6 +98,11 @@ def node_cmd(dev, db_url, heartbeat, listen, peers, no_discovery, interfaces, pr
         logging.getLogger(name).addHandler(stream)
     producer = None
     if not dev:
+        me = chain.state.tables["participant"].get(signer.key_id)
+        if me is None or me["kind"] != "node" or me["status"] != "active":
+            chain.store.engine.dispose()
+            raise UserError(f"the node key {signer.key_id[:16]} is not an active node of chain "
+                            f"{genesis.chain_id[:16]}: peers would refuse it")
         from ledger_core.consensus_driver import ConsensusProducer
 
         try:

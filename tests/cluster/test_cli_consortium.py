@@ -46,3 +46,23 @@ def test_cli_made_consortium_discovers_and_commits(tmp_path, run_cli, monkeypatc
     finally:
         stop_all(procs)
 
+
+
+def test_node_refuses_bad_setups(tmp_path, run_cli):
+    from app.commands.bench_ledger_cmd import setup_consortium
+    from ledger_core.keys import KeyPair, write_private_key
+
+    _g, _d, roots = setup_consortium(tmp_path / "c", 4, 1)
+    code, _o, err = run_cli("node", "--data-dir", str(roots[0]), "--listen", "nowhere")
+    assert code == 2 and "--listen" in err
+    code, _o, err = run_cli("node", "--data-dir", str(roots[0]), "--peer", "1.2.3.4:99999")
+    assert code == 2 and "--peer" in err
+    empty = tmp_path / "empty"
+    code, _o, err = run_cli("node", "--data-dir", str(empty))
+    assert code == 2 and "genesis" in err
+    stranger = tmp_path / "stranger"
+    (stranger / "keys").mkdir(parents=True, mode=0o700)
+    (stranger / "genesis.json").write_bytes((roots[0] / "genesis.json").read_bytes())
+    write_private_key(stranger / "keys" / "node.pem", KeyPair.generate(), None)
+    code, _o, err = run_cli("node", "--data-dir", str(stranger), "--no-discovery")
+    assert code == 2 and "not an active node" in err
