@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QWidget,
 )
@@ -27,6 +28,7 @@ class Perspective:
     key: str
     title: str
     widget: QWidget
+    container: QScrollArea
     tooltip: str = ""
 
 
@@ -63,8 +65,13 @@ class MainWindow(QMainWindow):
     # perspectives ---------------------------------------------------------------
     def add_perspective(self, key: str, title: str, widget: QWidget, tooltip: str = "") -> None:
         index = len(self._perspectives)
-        self._perspectives.append(Perspective(key, title, widget, tooltip))
-        self.stack.addWidget(widget)
+        # A page larger than a small screen scrolls instead of forcing the window's minimum size.
+        container = QScrollArea()
+        container.setWidgetResizable(True)
+        container.setFrameShape(QScrollArea.Shape.NoFrame)
+        container.setWidget(widget)
+        self._perspectives.append(Perspective(key, title, widget, container, tooltip))
+        self.stack.addWidget(container)
         item = QListWidgetItem(title)
         shortcut_text = f"Ctrl+{index + 1}" if index < 9 else ""
         item.setToolTip(f"{tooltip or title} ({shortcut_text})" if shortcut_text else tooltip)
@@ -101,7 +108,7 @@ class MainWindow(QMainWindow):
     def _on_row_changed(self, row: int) -> None:
         if 0 <= row < len(self._perspectives):
             p = self._perspectives[row]
-            self.stack.setCurrentWidget(p.widget)
+            self.stack.setCurrentWidget(p.container)
             self.prefs.set("perspective", p.key)
             self.perspectiveChanged.emit(p.key)
 

@@ -38,7 +38,7 @@ def test_switch_by_click(qtbot, window_ctx):
     rect = bar.visualItemRect(bar.item(last))
     qtbot.mouseClick(bar.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.current_perspective() == window.perspective_keys()[last]
-    assert window.stack.currentWidget() is window.perspective_widget(window.perspective_keys()[last])
+    assert window.stack.currentWidget().widget() is window.perspective_widget(window.perspective_keys()[last])
 
 
 def test_switch_by_shortcut(qtbot, window_ctx):
