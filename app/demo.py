@@ -46,9 +46,9 @@ ANCHOR_EVERY_S = 5.0
 MAX_RESTARTS = 3  # a node that exits on its own is started again (from its data dir) this often
 NODE_ARGS = ["--listen", "127.0.0.1:0", "--discovery-interface", "127.0.0.1",
              "--heartbeat", "1", "--propose-timeout", "1"]
-# Newcomers start at the base rate (0.5); the demo chain asks for that much, so unrated
-# certificates of the founding companies pass and negative ratings take a model out of service.
-GENESIS_PARAMS = ["trust_threshold_permille=500"]
+# The genesis keeps the default trust parameters: newcomers start at the base rate 0.5, below the
+# gate's threshold 0.6, so the model passes only once the companies rated each other's work.
+GENESIS_PARAMS: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -289,12 +289,32 @@ class PipelineIds:
     report: str = ""
 
 
-def _quiet(fn: Callable[..., Any], **kwargs: Any) -> str:
-    """Run a CLI command's function, returning what it printed on stdout (stderr passes)."""
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        fn(**kwargs)
-    return buf.getvalue().strip()
+def _torn_read_retry(fn: Callable[[], Any], tries: int = 5) -> Any:
+    """Call fn again when it read the ledger database while its node was writing a block.
+
+    Works around LedgerStore.load_state reading meta, state and blocks in separate SQLite
+    statements without one read transaction (pysqlite starts none for SELECTs): a read racing a
+    commit sees two heights and raises StoreError. certify and rate read before they submit, so a
+    retry never submits twice."""
+    from ledger_core.store import StoreError
+
+    for i in range(tries):
+        try:
+            return fn()
+        except StoreError:
+            if i == tries - 1:
+                raise
+            time.sleep(0.05)
+    return None
+
+
+def _quiet(fn: Callable[..., Any], **kwargs: Any) -> tuple[str, str]:
+    """Run a CLI command's function: (what it printed on stdout, its last stderr line)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        _torn_read_retry(lambda: fn(**kwargs))
+    lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
+    return out.getvalue().strip(), (lines[-1] if lines else "")
 
 
 def _write_json(path: Path, obj: Any) -> Path:
@@ -317,11 +337,11 @@ def play_pipeline(cons: Consortium) -> PipelineIds:
     def certify(who: str, kind: str, path: Path, parents: tuple[str, ...] = (), predicate: dict | None = None) -> str:
         mem = m[who]
         pred_file = None if predicate is None else _write_json(mem.dd.root / "demo" / f"{kind}.predicate.json", predicate)
-        cid = _quiet(certify_cmd.callback, kind=kind, path=path, parents=parents, name=None, version="1",
+        cid, said = _quiet(certify_cmd.callback, kind=kind, path=path, parents=parents, name=None, version="1",
                      predicate_file=pred_file, valid_days=None, passphrase_file=mem.passphrase_file,
                      data_dir=mem.dd.root)
         cons.wait_height(cons.heights()[who])
-        cons.progress(f"{who}: certified {kind} {cid[:16]}")
+        cons.progress(f"{who}: {said or 'certified ' + kind}; certificate {cid[:16]}")
         return cid
 
     op_pipeline = _write_json(m["operator"].dd.root / "demo" / "preprocessing.json", card["preprocessing"])
@@ -333,13 +353,23 @@ def play_pipeline(cons: Consortium) -> PipelineIds:
                  predicate={"classes": classes, "count": n_images, "method": "class folders, checked by QC"})
     md = certify("trainer", "model", MODEL, parents=(ds, lb, pl))
     ids = PipelineIds(ds, pl, lb, md, op_pipeline)
-    aud = m["auditor"]
-    trainer_key = IdentityStore(m["trainer"].dd).load().key_id
-    for subject, score in ((md, 90), (trainer_key, 85)):
-        out = _quiet(rate_cmd.callback, subject=subject, score=score, evidence=md,
-                     comment="QC review of the NEU model", passphrase_file=aud.passphrase_file, data_dir=aud.dd.root)
+    key = {k: IdentityStore(mem.dd).load().key_id for k, mem in m.items()}
+    # (rater, subject, score, evidence, what): QC reviews the model and its trainer; the trainer
+    # rates the inputs it trained with and the companies that certified them
+    ratings = (
+        ("auditor", md, 90, md, "the model"), ("auditor", key["trainer"], 85, md, "the trainer"),
+        ("trainer", ds, 90, ds, "the dataset"), ("trainer", lb, 90, lb, "the labels"),
+        ("trainer", pl, 90, pl, "the pipeline"), ("trainer", key["operator"], 85, ds, "the operator"),
+        ("trainer", key["auditor"], 85, lb, "quality control"),
+    )
+    for rater, subject, score, evidence, what in ratings:
+        mem = m[rater]
+        out, _ = _quiet(rate_cmd.callback, subject=subject, score=score, evidence=evidence,
+                        comment=f"{rater} review of {what}", passphrase_file=mem.passphrase_file,
+                        data_dir=mem.dd.root)
         ids.ratings.append(out.rsplit(" ", 1)[-1])
-    cons.progress(f"auditor: rated the model {md[:16]} (90) and the trainer (85)")
+        cons.progress(f"{rater}: rated {what} {score}/100")
+    cons.wait_height(max(cons.heights().values()))
     mon = m["monitor"]
     tx, ans = submit(mon.dd, local_signer(mon.dd, mon.passphrase_file), "monitor.report",
                      {"component": "camera-1", "status": "ok", "metrics": {"fps": int(REPLAY_FPS)}, "about": md})
@@ -422,7 +452,7 @@ class Station:
             while not self._stop.is_set():
                 now = time.monotonic()
                 if now >= next_gate:
-                    st = self.gate.poll()
+                    st = _torn_read_retry(self.gate.poll)
                     if st is not None:
                         if self.status is None or st.changed:
                             self.cons.progress(f"operator gate at height {st.height}: "
