@@ -147,8 +147,9 @@ class ModelsPage(QWidget):
         self.worker = TrainWorker(opts, self)
         self.worker.progressed.connect(self._on_progress)
         self.worker.succeeded.connect(self._on_done)
-        self.worker.failed.connect(lambda m: self._finish(f"training failed: {m}"))
-        self.worker.cancelled.connect(lambda: self._finish("training cancelled; nothing written"))
+        # bound methods of this widget, never lambdas: a lambda would run in the worker thread
+        self.worker.failed.connect(self._on_failed)
+        self.worker.cancelled.connect(self._on_cancelled)
         self.train_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress_text.setText("starting…")
@@ -172,6 +173,12 @@ class ModelsPage(QWidget):
         elif stage == "epoch":
             self.progress_text.setText(f"epoch {done}/{total}: validation accuracy "
                                        f"{info['val_accuracy']:.4f}")
+
+    def _on_failed(self, message: str) -> None:
+        self._finish(f"training failed: {message}")
+
+    def _on_cancelled(self) -> None:
+        self._finish("training cancelled; nothing written")
 
     def _on_done(self, result) -> None:
         self._finish(f"wrote {result.weights}: validation accuracy "
