@@ -198,3 +198,35 @@ def test_operator_on_a_video_camera_stand_in(qtbot, operator, tmp_path):
     operator.paint()
     assert operator.workpiece.text().startswith("line#")
     operator.stop()
+
+
+def test_operator_follows_the_model_gate(qtbot, operator):
+    from ui.certificates.gate_badge import GateBadge, GatePoller
+
+    page = operator
+    verdict = {"cert_id": "c" * 64, "certs": [], "reasons": []}
+    passing = {"height": 5, "active": {"cert_id": "c" * 64}, "verdict": verdict, "message": "ok"}
+    refused = {"height": 6, "active": None,
+               "verdict": {**verdict, "reasons": ["revoked: drift"]},
+               "message": "model cccc refused: revoked; inspection stopped"}
+    feed = [passing]
+
+    def poll():
+        return feed.pop(0) if feed else None
+
+    badge = GateBadge()
+    page.attach_gate(badge, GatePoller(poll, 0.02))
+    qtbot.waitUntil(lambda: badge.passed is True, timeout=5000)
+    page.source.setCurrentText(str(SAMPLES))
+    page.rate.setValue(30)
+    assert page.start()
+    qtbot.waitUntil(lambda: page.controller.snapshot().inspected >= 3, timeout=30_000)
+    feed.append(refused)
+    qtbot.waitUntil(lambda: badge.passed is False, timeout=5000)
+    qtbot.waitUntil(lambda: not page.controller.running, timeout=5000)
+    assert "Model refused by the trust gate" in page.banner.text()
+    assert not page.start_button.isEnabled() and not page.start()
+    page.grab().save(str(SCREENSHOTS / "operator-gate-refused.png"))
+    feed.append(passing)
+    qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=5000)
+    assert not page.banner.isVisible()

@@ -57,6 +57,8 @@ class OperatorPage(QWidget):
         self._orders: list[Order] = []
         self._painted_version = -1
         self._tick_classes: list[str] = []
+        self._gate_poller = None
+        self._gate_refused = False
         self._watching: QObject | None = None
 
         title = QLabel("Operator")
@@ -191,6 +193,7 @@ class OperatorPage(QWidget):
         self.status.addPermanentWidget(self.fps_label)
 
         layout = QVBoxLayout(self)
+        self._layout = layout
         layout.addWidget(title)
         layout.addLayout(controls)
         layout.addWidget(self.banner)
@@ -270,6 +273,9 @@ class OperatorPage(QWidget):
 
     # start / stop --------------------------------------------------------------------
     def start(self) -> bool:
+        if self._gate_refused:
+            self._show_error("cannot start: the model does not pass the trust gate")
+            return False
         order = self.current_order()
         if order is None:
             self._show_error("choose an order first")
@@ -298,17 +304,47 @@ class OperatorPage(QWidget):
         """Stop and join every worker (window closing or application quitting)."""
         self.timer.stop()
         self.controller.stop()
+        if self._gate_poller is not None:
+            self._gate_poller.stop()
+            self._gate_poller = None
+
+    # model gate ----------------------------------------------------------------------
+    def attach_gate(self, badge: QWidget, poller) -> None:
+        """Show the model gate's badge and follow its poller (a QThread with `status(dict)` and
+        `failed(str)` signals, e.g. ui.certificates.gate_badge.GatePoller): a status without an
+        active model stops inspection and keeps Start disabled until the gate passes again."""
+        self._layout.insertWidget(2, badge)
+        self._gate_poller = poller
+        poller.status.connect(badge.set_status)
+        poller.status.connect(self._on_gate_status)
+        poller.failed.connect(self._on_gate_failed)
+        poller.start()
+
+    def _on_gate_status(self, st: dict) -> None:
+        self._gate_refused = st.get("active") is None
+        if self._gate_refused:
+            if self.controller.running:
+                self.stop()
+            self.banner.setText(f"Model refused by the trust gate: {st.get('message', '')}")
+            self.banner.setVisible(True)
+        elif self.banner.text().startswith("Model refused"):
+            self.banner.setVisible(False)
+        self._on_running(self.controller.running)
+
+    def _on_gate_failed(self, message: str) -> None:
+        self.status.showMessage(f"model gate: {message}", 10_000)
 
     def _on_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running)
+        self.start_button.setEnabled(not running and not self._gate_refused)
         self.stop_button.setEnabled(running)
         for w in (self.source, self.browse, self.browse_video):
             w.setEnabled(not running)
 
     def _on_status(self, s: SourceStatus) -> None:
         text = as_status(s)
-        self.banner.setText(text)
-        self.banner.setVisible(bool(text))
+        if not self._gate_refused:  # a refused model's banner outranks the source's
+            self.banner.setText(text)
+            self.banner.setVisible(bool(text))
         if s.state == "ended":
             self.status.showMessage("source ended", 5000)
 
