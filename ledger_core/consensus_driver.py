@@ -135,6 +135,7 @@ class ConsensusProducer:
         self._tx_flush_scheduled = False
         self._from_peer: str | None = None
         self._sync_pending: tuple[str, float] | None = None
+        self._serving: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.synced_blocks = 0
         self._failure: BaseException | None = None
@@ -312,9 +313,6 @@ class ConsensusProducer:
         m = from_wire(wire, self.chain.chain_id)
         if self.sm.step == "commit" and m.height == self.sm.height + 1:
             self._next_seen = True
-        h = m.height
-        if h > self.peer_heights.get(kid, 0) + 1:
-            self.peer_heights[kid] = h - 1
         outs = self.sm.on_message(m)
         if m.height == self.sm.height:
             self._note_vote(m)
@@ -365,12 +363,18 @@ class ConsensusProducer:
         start, limit = msg.get("from"), msg.get("limit")
         if type(start) is not int or type(limit) is not int or start < 1 or start > self.chain.height:
             return None
+        if kid in self._serving:
+            return None  # one batch per peer at a time
+        self._serving.add(kid)
 
         async def serve() -> None:
-            items = await asyncio.to_thread(sync.read_batch, self.chain.store, start, limit)
-            if self.transport is not None and kid in self.transport.peers:
-                with contextlib.suppress(KeyError, ConnectionError, TimeoutError):
-                    await self.transport.send(kid, {"t": "blocks", "blocks": items}, timeout=10)
+            try:
+                items = await asyncio.to_thread(sync.read_batch, self.chain.store, start, limit)
+                if self.transport is not None and kid in self.transport.peers:
+                    with contextlib.suppress(KeyError, ConnectionError, TimeoutError):
+                        await self.transport.send(kid, {"t": "blocks", "blocks": items}, timeout=10)
+            finally:
+                self._serving.discard(kid)
 
         self._spawn(serve())
         return None

@@ -2,8 +2,10 @@
 
 A node that is behind asks a peer that announced a higher height for
 `{"t": "get_blocks", "from": H, "limit": N}` and gets `{"t": "blocks", "blocks": [item, ...]}`
-with `item = {"block": Block.to_obj(), "commit": commit}`, heights H, H+1, ... in order (at most
-`limit` items and about `MAX_BATCH_BYTES`). Each item is checked before it is applied:
+with each item the JSON text of `{"block": Block.to_obj(), "commit": commit}` (a string, so the
+transport's strict canonical check of the message costs little and the server sends its stored
+bytes as they are), heights H, H+1, ... in order (at most `limit` items and about
+`MAX_BATCH_BYTES`). Each item is checked before it is applied:
 `parse_block` (form, sizes), `Chain.check_block` (height, hashes, prev link, every transaction
 signature, the carried last commit against the previous height's validator set, re-execution
 to the header's app_hash) and `Chain.persist`, which checks that a quorum of the validators of
@@ -25,40 +27,58 @@ MAX_BATCH_BLOCKS = 500
 MAX_BATCH_BYTES = 2 * 1024 * 1024
 
 
-def read_batch(store: LedgerStore, start: int, limit: int, max_bytes: int = MAX_BATCH_BYTES) -> list[dict[str, Any]]:
-    """Stored blocks from `start` on as sync items; at least one block when one exists."""
+def read_batch(store: LedgerStore, start: int, limit: int, max_bytes: int = MAX_BATCH_BYTES) -> list[str]:
+    """Stored blocks from `start` on as sync items, each the canonical JSON text of
+    {"block", "commit"} put together from the stored canonical bytes (no parse, no re-encode);
+    at least one block when one exists."""
     limit = max(1, min(limit, MAX_BATCH_BLOCKS))
-    out: list[dict[str, Any]] = []
+    out: list[str] = []
     size = 0
     for row, txrows in store.iter_blocks(start, batch=min(limit, 200)):
-        raw_txs = [bytes(x.raw) for x in txrows]
-        size += len(row.header) + len(row.commit) + len(row.last_commit or b"") + sum(map(len, raw_txs))
+        text = "".join((
+            '{"block":{"header":', _text(row.header),
+            ',"last_commit":', "null" if row.last_commit is None else _text(row.last_commit),
+            ',"txs":[', ",".join(_text(x.raw) for x in txrows),
+            ']},"commit":', _text(row.commit), "}",
+        ))
+        size += len(text)
         if out and size > max_bytes:
             break
-        out.append({
-            "block": {
-                "header": json.loads(row.header),
-                "txs": [json.loads(x) for x in raw_txs],
-                "last_commit": None if row.last_commit is None else json.loads(row.last_commit),
-            },
-            "commit": json.loads(row.commit),
-        })
+        out.append(text)
         if len(out) >= limit:
             break
     return out
 
 
+def _text(raw: bytes | str) -> str:
+    return raw if isinstance(raw, str) else bytes(raw).decode("utf-8")
+
+
+def load_item(item: Any) -> Any:
+    """A sync item as sent (JSON text) to its object. Plain `json.loads`: every hash and
+    signature is then checked on values re-encoded canonically from what was parsed, and the
+    form checks refuse floats, odd types and missing or extra fields."""
+    if type(item) is not str:
+        return item
+    try:
+        return json.loads(item)
+    except (ValueError, RecursionError):
+        raise BlockError("bad_block", "a sync item is not JSON") from None
+
+
 def item_height(item: Any) -> int:
     """The height a sync item claims (0 when it has none; `check_item` checks it)."""
     try:
+        item = load_item(item)
         h = item["block"]["header"]["height"]
-    except (TypeError, KeyError):
+    except (TypeError, KeyError, BlockError):
         return 0
     return h if type(h) is int else 0
 
 
 def parse_item(chain: Chain, item: Any) -> tuple[Block, Any]:
-    """Form checks of one sync item: (block, commit); raises BlockError."""
+    """Form checks of one sync item (text or object): (block, commit); raises BlockError."""
+    item = load_item(item)
     if type(item) is not dict or set(item) != {"block", "commit"}:
         raise BlockError("bad_block", "a sync item is an object with block and commit")
     block = parse_block(

@@ -4,8 +4,8 @@ or malformed items are refused with a reason code, and random peer messages neve
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
+import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -69,6 +69,31 @@ def test_batches_reproduce_the_chain(tmp_path, source):
     assert again.height == 6 and again.state.app_hash == src.state.app_hash
 
 
+def test_items_are_the_canonical_text_of_the_block_and_commit(source):
+    from ledger_core.encoding import canonical
+
+    _c, src = source
+    for h, text in enumerate(sync.read_batch(src.store, 1, 100), 1):
+        stored = src.store.block(h)
+        obj = json.loads(text)
+        assert canonical(obj).decode() == text
+        assert obj["commit"] == stored["commit"] and obj["block"]["header"] == stored["header"]
+        parsed, commit = sync.parse_item(src, text)
+        assert parsed.id == stored["block_id"] and len(parsed.txs) == stored["num_txs"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=200) | json_values.map(json.dumps))
+def test_random_item_texts_raise_block_error_only(tmp_path, source, text):
+    c, _src = source
+    dst = make_chain(tmp_path, "fuzz2", c)
+    try:
+        with pytest.raises(BlockError):
+            sync.check_item(dst, text)
+    finally:
+        dst.store.engine.dispose()
+
+
 def test_byte_budget_still_returns_one_block(source):
     _c, src = source
     assert len(sync.read_batch(src.store, 1, 100, max_bytes=1)) == 1
@@ -88,7 +113,7 @@ def test_byte_budget_still_returns_one_block(source):
 )
 def test_tampered_items_are_refused(tmp_path, source, tamper, code):
     c, src = source
-    item = copy.deepcopy(sync.read_batch(src.store, 1, 1)[0])
+    item = json.loads(sync.read_batch(src.store, 1, 1)[0])
     tamper(item)
     dst = make_chain(tmp_path, "dst", c)
     with pytest.raises(BlockError) as err:
@@ -144,7 +169,7 @@ def test_a_last_commit_other_than_the_checked_one_is_verified(tmp_path, source):
     from ledger_core.block import commit_hash
 
     c, src = source
-    first, second = copy.deepcopy(sync.read_batch(src.store, 1, 2))
+    first, second = (json.loads(x) for x in sync.read_batch(src.store, 1, 2))
     second["block"]["last_commit"]["signatures"][0]["signature"] = "22" * 64
     second["block"]["header"]["last_commit_hash"] = commit_hash(second["block"]["last_commit"])
     dst = make_chain(tmp_path, "dst", c)
