@@ -83,13 +83,24 @@ def _node_command(root: Path) -> list[str]:
     return [*head, "node", "--data-dir", str(root), *NODE_ARGS]
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the demo process dies, even by SIGKILL (Linux)."""
-    if sys.platform.startswith("linux"):
+_prctl: Callable[..., int] | None = None
+
+
+def _resolve_prctl() -> None:
+    """Look prctl up in the parent: a dlopen between fork and exec can deadlock on a loader lock
+    another thread held at the fork (the demo imports torch in a thread meanwhile)."""
+    global _prctl
+    if _prctl is None and sys.platform.startswith("linux"):
         import ctypes
 
         with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the demo process dies, even by SIGKILL (Linux)."""
+    if _prctl is not None:
+        _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @dataclass
@@ -124,6 +135,7 @@ class Consortium:
         self.root = root
         self.progress = progress
         self.members: dict[str, Member] = {}
+        _resolve_prctl()
         self.pgid = 0  # the process group new nodes join (0: a new one; all share one if they can)
         self._stopped = False
 
@@ -178,10 +190,12 @@ class Consortium:
         self.progress(f"genesis {g.chain_id[:16]}: 4 organisations, 4 experts, 4 validators")
 
     # processes ----------------------------------------------------------------------------
-    def start(self, timeout: float = 90) -> None:
+    def start(self, timeout: float = 90, on_spawned: Callable[[], None] | None = None) -> None:
         atexit.register(self.stop)
         for m in self.members.values():
             self._spawn(m)
+        if on_spawned is not None:
+            on_spawned()
         self.progress("started 4 validator nodes (bcmlp node, loopback, zeroconf on 127.0.0.1)")
         deadline = time.monotonic() + timeout
         pending = set(self.members)
@@ -587,10 +601,9 @@ class Demo:
 
     def setup(self) -> None:
         check_loopback()
-        # torch, OpenCV and the model load while the nodes start (shorter time to the first verdict)
-        threading.Thread(target=_prewarm, name="demo-prewarm", daemon=True).start()
         self.cons.prepare()
-        self.cons.start()
+        # torch, OpenCV and the model load while the nodes start (shorter time to the first verdict)
+        self.cons.start(on_spawned=threading.Thread(target=_prewarm, name="demo-prewarm", daemon=True).start)
         self.ids = play_pipeline(self.cons)
         self.station = Station(self.cons, self.ids, self.inspect, self.t0)
         self.station.start()
