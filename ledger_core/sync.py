@@ -89,7 +89,9 @@ def parse_item(chain: Chain, item: Any) -> tuple[Block, Any]:
     return block, item["commit"]
 
 
-def prepare(chain: Chain, items: list[Any]) -> tuple[list[tuple[Block, Any]], BlockError | None]:
+def prepare(
+    chain: Chain, items: list[Any], preverify: bool = True
+) -> tuple[list[tuple[Block, Any]], BlockError | None]:
     """Parse a batch and verify its transaction signatures ahead of the replay (safe in a worker
     thread: it only reads the participant table and fills the verified-signature cache, which
     the replay consults; a signature that fails here is checked again, and refused, there).
@@ -102,6 +104,8 @@ def prepare(chain: Chain, items: list[Any]) -> tuple[list[tuple[Block, Any]], Bl
         except BlockError as exc:
             error = exc
             break
+    if not preverify:
+        return parsed, error
     known = chain.state.tables["participant"]
     jobs = []
     for block, _commit in parsed:
