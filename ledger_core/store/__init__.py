@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -142,9 +143,24 @@ class LedgerStore:
     def chain_id(self) -> str | None:
         return self.meta().get("chain_id")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """A read-only connection whose statements all see one committed state.
+
+        pysqlite sends no BEGIN before a SELECT, so without an explicit one each SELECT sees the
+        newest commit and a reader racing the node reads a torn state; PostgreSQL's default
+        READ COMMITTED has the same effect.
+        """
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            yield conn
+
     def load_state(self) -> LedgerState | None:
         """The committed state at the chain head, or None for an empty database."""
-        with self.engine.connect() as conn:
+        with self.snapshot() as conn:
             m = {r.key: r.value for r in conn.execute(select(t.meta))}
             if "chain_id" not in m:
                 return None

@@ -144,3 +144,17 @@ def test_block_wire_form_roundtrip_and_check(tmp_path):
     with pytest.raises(BlockError):
         parse_block({"header": {}, "txs": [], "last_commit": None})
     engine.dispose()
+
+
+def test_snapshot_reads_one_committed_state(built):
+    """A reader racing a commit must not see a torn state (the head of one commit, the blocks of the next)."""
+    c, chain = built
+    store = chain.store
+    before = store.load_state()
+    with store.snapshot() as reader:
+        head = reader.execute(sa.select(sa.func.max(t.blocks.c.height))).scalar()
+        produce(chain, c.node, [])  # a commit from another connection while the reader is open
+        again = reader.execute(sa.select(sa.func.max(t.blocks.c.height))).scalar()
+        meta_height = reader.execute(sa.select(t.meta.c.value).where(t.meta.c.key == "height")).scalar()
+    assert head == again == int(meta_height) == before.height
+    assert store.load_state().height == before.height + 1
