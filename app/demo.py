@@ -303,30 +303,11 @@ class PipelineIds:
     report: str = ""
 
 
-def _torn_read_retry(fn: Callable[[], Any], tries: int = 5) -> Any:
-    """Call fn again when it read the ledger database while its node was writing a block.
-
-    Works around LedgerStore.load_state reading meta, state and blocks in separate SQLite
-    statements without one read transaction (pysqlite starts none for SELECTs): a read racing a
-    commit sees two heights and raises StoreError. certify and rate read before they submit, so a
-    retry never submits twice."""
-    from ledger_core.store import StoreError
-
-    for i in range(tries):
-        try:
-            return fn()
-        except StoreError:
-            if i == tries - 1:
-                raise
-            time.sleep(0.05)
-    return None
-
-
 def _quiet(fn: Callable[..., Any], **kwargs: Any) -> tuple[str, str]:
     """Run a CLI command's function: (what it printed on stdout, its last stderr line)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        _torn_read_retry(lambda: fn(**kwargs))
+        fn(**kwargs)
     lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
     return out.getvalue().strip(), (lines[-1] if lines else "")
 
@@ -466,7 +447,7 @@ class Station:
             while not self._stop.is_set():
                 now = time.monotonic()
                 if now >= next_gate:
-                    st = _torn_read_retry(self.gate.poll)
+                    st = self.gate.poll()
                     if st is not None:
                         if self.status is None or st.changed:
                             self.cons.progress(f"operator gate at height {st.height}: "

@@ -524,14 +524,16 @@ class ConsensusProducer:
             (self.data_dir / "p2p.addr").write_text(f"{self.address[0]}:{self.address[1]}\n")
             log.info("p2p listening on %s:%d as %s (%s)", *self.address, self.keys.key_id[:16],
                      "validator" if self.is_validator() else "full node")
+            # Start the first height before anything awaits: a peer may connect as soon as we
+            # listen, and block sync must find consensus at the current height, not start it twice.
+            self.node.on_admitted.append(self._queue_tx)
+            self.node.status_extra = self.status
+            self._start_next_height()
             for host, port in self.static_peers:
                 self.transport.add_peer(host, port)
             if self.discovery_factory is not None:
                 self.discovery = self.discovery_factory(self.address[1], self._on_found)
                 await self.discovery.start()
-            self.node.on_admitted.append(self._queue_tx)
-            self.node.status_extra = self.status
-            self._start_next_height()
             await self._tick()
             if self._failure is not None:
                 raise self._failure
