@@ -19,6 +19,22 @@ from ui.main_window import MainWindow
 from ui.settings.page import SettingsPage
 from ui.theme import apply_theme
 
+# The perspective a first start opens, by the role of the local identity (DESIGN.md section 1).
+ROLE_PERSPECTIVE = {
+    "operator": "operator",
+    "auditor": "certificates",
+    "trainer": "models",
+    "monitor": "network",
+}
+
+
+def _local_role(dd: DataDir) -> str | None:
+    store = IdentityStore(dd)
+    try:
+        return store.load().role if store.exists() else None
+    except Exception:  # a corrupt identity is reported on the Identity page itself
+        return None
+
 
 @dataclass
 class GuiContext:
@@ -49,20 +65,20 @@ def build_main_window(dd: DataDir) -> GuiContext:
     window.add_perspective(
         "operator", "Operator", operator_page(dd), "Live inspection: OK/NOK per workpiece"
     )
+    window.add_perspective("ledger", "Ledger", ledger_page(dd), "Blocks, transactions and chain verification")
+    window.add_perspective(
+        "certificates", "Certificates", certificates_page(dd), "Certificates, lineage and verification"
+    )
+    window.add_perspective("trust", "Trust", trust_page(dd), "Ratings and trust in participants and artifacts")
+    window.add_perspective("audit", "Inspection audit", audit_page(dd), "Prove one workpiece's anchored result")
+    window.add_perspective("network", "Network", network_page(dd), "Peers, validators and consensus of the node")
+    window.add_perspective("models", "Models", models_page(dd), "Model cards and training")
     window.add_perspective(
         "identity",
         "Identity",
         IdentityPage(StoreIdentityBackend(IdentityStore(dd))),
         "Local organisation, role and key",
     )
-    window.add_perspective("models", "Models", models_page(dd), "Model cards and training")
-    window.add_perspective("ledger", "Ledger", ledger_page(dd), "Blocks, transactions and chain verification")
-    window.add_perspective("network", "Network", network_page(dd), "Peers, validators and consensus of the node")
-    window.add_perspective(
-        "certificates", "Certificates", certificates_page(dd), "Certificates, lineage and verification"
-    )
-    window.add_perspective("trust", "Trust", trust_page(dd), "Ratings and trust in participants and artifacts")
-    window.add_perspective("audit", "Inspection audit", audit_page(dd), "Prove one workpiece's anchored result")
     window.add_perspective(
         "settings",
         "Settings",
@@ -76,7 +92,7 @@ def build_main_window(dd: DataDir) -> GuiContext:
         ),
         "Theme and locations",
     )
-    window.restore_state()
+    window.restore_state(ROLE_PERSPECTIVE.get(_local_role(dd)))
     window.statusBar().showMessage(f"data directory: {dd.root}")
     return GuiContext(window, settings, warnings)
 

@@ -174,12 +174,13 @@ class MainWindow(QMainWindow):
         self._about_box = box
 
     # geometry ---------------------------------------------------------------------
-    def restore_state(self) -> None:
+    def restore_state(self, default_perspective: str | None = None) -> None:
+        """Geometry, theme check marks, and the last perspective (else `default_perspective`)."""
         window = self.prefs.get("window") or {}
         geometry = window.get("geometry")
         if geometry:
             self.restoreGeometry(QByteArray.fromBase64(geometry.encode("ascii")))
-        key = self._saved_perspective
+        key = self._saved_perspective or default_perspective
         if key in self.perspective_keys():
             self.show_perspective(key)
         for name, action in self.theme_actions.items():

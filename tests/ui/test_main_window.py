@@ -112,3 +112,17 @@ def test_screenshot_each_theme(qtbot, window_ctx, theme):
     path = SCREENSHOTS / f"main-window-{theme}.png"
     assert window.grab().save(str(path))
     assert path.stat().st_size > 5000
+
+
+def test_first_start_opens_the_perspective_of_the_local_role(qtbot, data_dir):
+    from app.identity import IdentityStore
+
+    IdentityStore(open_data_dir(data_dir)).create("QC", "Ada", "auditor", "correct horse battery")
+    ctx = build_main_window(open_data_dir(data_dir))
+    qtbot.addWidget(ctx.window)
+    assert ctx.window.current_perspective() == "certificates"
+    ctx.window.show_perspective("ledger")
+    ctx.window.close()
+    again = build_main_window(open_data_dir(data_dir))  # a chosen perspective wins over the role
+    qtbot.addWidget(again.window)
+    assert again.window.current_perspective() == "ledger"
