@@ -32,10 +32,11 @@ def gui_cmd(data_dir=None, self_test: bool = False) -> None:
         from app.selftest import run_self_test
 
         try:
-            run_self_test(data_dir)
+            model_line = run_self_test(data_dir)
         except Exception as exc:
             click.echo(f"bcmlp: self-test failed: {exc}", err=True)
             raise SystemExit(1) from None
+        click.echo(model_line)
         click.echo("READY")
         return
     dd = open_data_dir(data_dir)
