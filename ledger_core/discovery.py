@@ -28,7 +28,6 @@ Interface (asyncio, on the node's loop):
 from __future__ import annotations
 
 import asyncio
-import inspect
 import ipaddress
 import logging
 import re
@@ -46,6 +45,8 @@ from zeroconf import (
     get_all_addresses,
 )
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
+from ledger_core.net.callbacks import call_safely
 
 SERVICE_TYPE = "_bcmlp._tcp.local."
 TXT_VERSION = "1"
@@ -90,17 +91,6 @@ def _default_addresses(interfaces: InterfacesType) -> list[str]:
             return ips
     ips = [a for a in get_all_addresses() if not ipaddress.ip_address(a).is_loopback]
     return ips or ["127.0.0.1"]
-
-
-async def _call(callback: Callable[..., Any] | None, *args: Any) -> None:
-    if callback is None:
-        return
-    try:
-        result = callback(*args)
-        if inspect.isawaitable(result):
-            await result
-    except Exception:
-        log.exception("discovery callback %r failed", callback)
 
 
 class Discovery:
@@ -197,7 +187,7 @@ class Discovery:
         if state_change is ServiceStateChange.Removed:
             ann = self.found.pop(name, None)
             if ann is not None:
-                self._spawn(_call(self._on_removed, ann))
+                self._spawn(call_safely(log, self._on_removed, ann))
         else:
             self._spawn(self._resolve(zeroconf, service_type, name))
 
@@ -227,4 +217,4 @@ class Discovery:
         if not ann.addresses or self.found.get(name) == ann:
             return
         self.found[name] = ann
-        await _call(self._on_found, ann)
+        await call_safely(log, self._on_found, ann)

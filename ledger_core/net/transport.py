@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import random
 import time
@@ -48,6 +47,7 @@ from typing import Any
 from ledger_core.encoding import canonical
 from ledger_core.keys import KeyPair
 from ledger_core.net.backoff import Backoff
+from ledger_core.net.callbacks import call_safely
 from ledger_core.net.channel import SecureChannel
 from ledger_core.net.errors import ProtocolError
 from ledger_core.net.handshake import IsAuthorized
@@ -55,17 +55,6 @@ from ledger_core.net.peer import Peer, PeerConfig, PeerInfo, PeerRefused, open_p
 from ledger_core.net.ratelimit import TokenBucket
 
 log = logging.getLogger("ledger_core.net")
-
-
-async def _call(callback: Callable[..., Any] | None, *args: Any) -> None:
-    if callback is None:
-        return
-    try:
-        result = callback(*args)
-        if inspect.isawaitable(result):
-            await result
-    except Exception:
-        log.exception("transport callback %r failed", callback)
 
 
 class Transport:
@@ -248,16 +237,16 @@ class Transport:
             "outbound" if peer.outbound else "inbound",
             *peer.address,
         )
-        await _call(self._on_connected, peer)
+        await call_safely(log, self._on_connected, peer)
 
     async def _peer_closed(self, peer: Peer, reason: str) -> None:
         self._all_peers.discard(peer)
         if self.peers.get(peer.key_id) is peer:
             del self.peers[peer.key_id]
-            await _call(self._on_disconnected, peer.key_id, reason)
+            await call_safely(log, self._on_disconnected, peer.key_id, reason)
 
     async def _deliver(self, peer: Peer, message: Any) -> None:
-        await _call(self._on_message, peer.key_id, message)
+        await call_safely(log, self._on_message, peer.key_id, message)
 
     def peer_infos(self) -> list[PeerInfo]:
         return [p.info() for p in self.peers.values()]
