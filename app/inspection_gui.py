@@ -58,10 +58,20 @@ def operator_page(dd: DataDir):
     from ui.operator.page import OperatorPage
 
     page = OperatorPage(OperatorServices(dd))
+    if dd.genesis_file.exists() and dd.ledger_db.exists():
+        attach_station_gate(page, dd, svc.BUNDLED_MODEL)
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(page.shutdown)
     return page
+
+
+def attach_station_gate(page, dd: DataDir, weights: Path) -> None:
+    """A station attached to a ledger inspects only while the trust gate passes its model."""
+    from app.model_gate import StationGate
+    from ui.certificates.gate_badge import GateBadge, GatePoller
+
+    page.attach_gate(GateBadge(), GatePoller(StationGate(dd, weights).poll))
 
 
 def models_page(dd: DataDir):

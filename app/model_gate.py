@@ -122,3 +122,50 @@ class GateService:
             return self.last
         finally:
             view.close()
+
+
+class StationGate:
+    """The gate of a station attached to a ledger: the model certificate is found on the ledger
+    by the weights' digest (the newest active `model` certificate whose subject digest is the
+    manifest digest of the weights file). Without such a certificate the model is refused."""
+
+    def __init__(self, dd: DataDir, weights: Path) -> None:
+        self.dd = dd
+        self.weights = weights
+        self.digest = build_manifest(weights).digest
+        self.cert_id: str | None = None
+        self.service: GateService | None = None
+        self._refused_at = -1
+
+    def find_certificate(self, get: Get, keys: Keys) -> str | None:
+        hits = []
+        for cid in keys("cert"):
+            rec = get("cert", cid)
+            cert = rec["cert"]
+            if cert["kind"] == "model" and cert["subject"]["digest"] == self.digest and rec["status"] == "active":
+                hits.append((rec["height"], cid))
+        return max(hits)[1] if hits else None
+
+    def poll(self) -> dict[str, Any] | None:
+        from app.commands.cert_common import open_view
+
+        view = open_view(self.dd)
+        try:
+            cert_id = self.find_certificate(view.live.get, view.live.keys)
+            height = view.live.height
+        finally:
+            view.close()
+        if cert_id is None:
+            if height == self._refused_at:
+                return None
+            self._refused_at, self.cert_id, self.service = height, None, None
+            reason = f"no active model certificate on the ledger for {self.weights.name} (digest {self.digest[:12]})"
+            return {"height": height, "active": None, "verdict": {"reasons": [reason]},
+                    "message": reason, "changed": True}
+        if cert_id != self.cert_id or self.service is None:
+            self.cert_id = cert_id
+            self.service = GateService(self.dd, ModelGate(Candidate(cert_id, self.weights)))
+            st = self.service.poll(force=True)
+        else:
+            st = self.service.poll()
+        return None if st is None else st.as_dict()

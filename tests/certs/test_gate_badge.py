@@ -41,3 +41,23 @@ def test_badge_and_poller(qtbot, tmp_path):
         assert "REFUSED" in badge.state.text() and "revoked: drift" in badge.detail.text()
     finally:
         poller.stop()
+
+
+def test_operator_page_on_a_ledger_refuses_an_uncertified_model(qtbot, tmp_path):
+    """A station whose data dir holds a ledger gates its model: the bundled model has no
+    certificate on this ledger, so Start stays disabled and the banner says why."""
+    from app.inspection_gui import operator_page
+    from app.paths import DataDir
+    from ledger_core import genesis as gen
+
+    w = world(tmp_path)
+    (tmp_path / "genesis.json").write_bytes(gen.dumps(w.chain.genesis))
+    w.block()  # a head block the gate can read
+    page = operator_page(DataDir(tmp_path))
+    qtbot.addWidget(page)
+    try:
+        qtbot.waitUntil(lambda: "refused" in page.banner.text().lower(), timeout=20_000)
+        assert "no active model certificate" in page.banner.text()
+        assert not page.start_button.isEnabled()
+    finally:
+        page.shutdown()

@@ -72,3 +72,25 @@ def test_poisoned_dataset_at_the_station_refuses_the_model(tmp_path):
     (ds / "crazing" / "b.png").write_bytes(b"poison")  # a file slipped in after certification
     s = status(w, gate)
     assert s.active is None and "dataset" in s.message and "do not match" in s.message
+
+
+def test_station_gate_finds_the_model_certificate_by_its_weights(tmp_path):
+    from app.model_gate import StationGate
+    from app.paths import DataDir
+    from ledger_core import genesis as gen
+
+    w = world(tmp_path)
+    (tmp_path / "genesis.json").write_bytes(gen.dumps(w.chain.genesis))
+    weights = tmp_path / "m.safetensors"
+    weights.write_bytes(b"weights")
+    gate = StationGate(DataDir(tmp_path), weights)
+    st = gate.poll()
+    assert st["active"] is None and "no active model certificate" in st["message"]
+    assert gate.poll() is None  # nothing new at the same height
+    ids = certify_all(w, weights_digest=build_manifest(weights).digest)
+    trust_everyone(w)
+    st = gate.poll()
+    assert st["active"]["cert_id"] == ids["model"] and not st["verdict"]["reasons"]
+    assert w.submit("aud2", "cert.revoke", {"cert_id": ids["model"], "reason": "drift"})[1] is None
+    st = gate.poll()
+    assert st["active"] is None and "no active model certificate" in st["message"]
