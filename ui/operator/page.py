@@ -67,7 +67,7 @@ class OperatorPage(QWidget):
         # controls ------------------------------------------------------------------
         self.source = QComboBox()
         self.source.setEditable(True)
-        self.source.setMinimumWidth(320)
+        self.source.setMinimumWidth(200)
         self.source.setToolTip("camera:N, rtsp://..., http://..., a video file or an image folder")
         for s in backend.sources():
             self.source.addItem(s)
@@ -81,7 +81,7 @@ class OperatorPage(QWidget):
         self.loop = QCheckBox("Loop")
         self.loop.setChecked(True)
         self.order = QComboBox()
-        self.order.setMinimumWidth(220)
+        self.order.setMinimumWidth(150)
         self.load_orders_button = QPushButton("Orders…")
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
