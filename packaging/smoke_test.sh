@@ -11,7 +11,7 @@ mkdir -p "$work"
 export QT_QPA_PLATFORM=offscreen
 
 t0=$(date +%s)
-"$PY" -m PyInstaller --noconfirm --log-level ERROR --distpath "$work/dist" \
+PYTHONWARNINGS=ignore::DeprecationWarning "$PY" -m PyInstaller --noconfirm --log-level ERROR --distpath "$work/dist" \
   --workpath "$work/build" packaging/bcmlp.spec
 t1=$(date +%s)
 deb=$(bash packaging/build_deb.sh "$work/dist" "$work/out")

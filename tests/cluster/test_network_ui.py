@@ -10,6 +10,7 @@ import pytest
 from app.commands.cluster_procs import stop_all
 from ledger_core.client import NodeClient
 from tests.cluster.util import make_cluster, wait_heights
+from tests.conftest import SCREENSHOTS
 from ui.network.model import summarize
 from ui.network.page import NetworkPage
 
@@ -77,11 +78,11 @@ def test_page_on_a_live_consortium(qtbot, tmp_path):
         qtbot.waitUntil(lambda: page.peers.rowCount() == 3 and page.validators.rowCount() == 4, timeout=20000)
         assert page.banner.isHidden()
         assert page.validators.item(0, 2).text() == "online"
-        page.grab().save(str(tmp_path / "network-4-online.png"))
+        page.grab().save(str(SCREENSHOTS / "network-4-online.png"))
         procs[2].stop(signal.SIGKILL)
         procs[3].stop(signal.SIGKILL)
         qtbot.waitUntil(lambda: page.banner.isVisible(), timeout=20000)
         assert page.banner.text().startswith("2 of 4 validators online, 3 needed")
-        page.grab().save(str(tmp_path / "network-2-online.png"))
+        page.grab().save(str(SCREENSHOTS / "network-2-online.png"))
     finally:
         stop_all(procs)
