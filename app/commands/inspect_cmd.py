@@ -16,6 +16,18 @@ from app.inspection_options import device_option
 from app.paths import open_data_dir
 
 
+def check_gate(dd, weights: Path) -> None:
+    """A station whose data dir holds a ledger inspects only with a model that passes the trust
+    gate at the ledger head (checked once, at the start of the run)."""
+    from app.errors import CheckFailed
+    from app.model_gate import StationGate
+
+    st = StationGate(dd, weights).poll() or {}
+    if st.get("active") is None:
+        reasons = "; ".join((st.get("verdict") or {}).get("reasons", [])) or st.get("message", "")
+        raise CheckFailed(f"the model does not pass the trust gate: {reasons}")
+
+
 @click.command("inspect")
 @click.option("--source", "source", required=True,
               help="camera:N, rtsp://..., http://..., a video file, or a folder of images.")
@@ -47,6 +59,8 @@ def inspect_cmd(source, model_path, order_file, order_id, params_csv, limit, rat
     loaded = svc.model(model_path)
     order = svc.pick_order(svc.orders(order_file), order_id)
     dd = None if no_store else open_data_dir(data_dir)
+    if dd is not None and dd.genesis_file.exists() and dd.ledger_db.exists():
+        check_gate(dd, Path(model_path) if model_path else svc.BUNDLED_MODEL)
     inspector = svc.inspector(dd, loaded, order, device, params_csv)
     with svc.user_errors():
         src = open_source(source, rate=rate or None, loop=loop)

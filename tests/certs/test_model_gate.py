@@ -94,3 +94,23 @@ def test_station_gate_finds_the_model_certificate_by_its_weights(tmp_path):
     assert w.submit("aud2", "cert.revoke", {"cert_id": ids["model"], "reason": "drift"})[1] is None
     st = gate.poll()
     assert st["active"] is None and "no active model certificate" in st["message"]
+
+
+def test_headless_inspect_on_a_ledger_is_gated(tmp_path, run_cli):
+    """`bcmlp inspect` with a data dir that holds a ledger refuses an uncertified model (exit 1)
+    and runs once the bundled model's certificate is on the ledger and trusted."""
+    import resources
+    from ledger_core import genesis as gen
+
+    w = world(tmp_path)
+    (tmp_path / "genesis.json").write_bytes(gen.dumps(w.chain.genesis))
+    w.block()
+    samples = str(resources.path("samples", "images"))
+    code, out, err = run_cli("inspect", "--source", samples, "--limit", "2", "--data-dir", str(tmp_path))
+    assert code == 1 and "trust gate" in err and "no active model certificate" in err and out == ""
+    weights = resources.path("model", "neu.safetensors")
+    certify_all(w, weights_digest=build_manifest(weights).digest)
+    trust_everyone(w)
+    code, out, err = run_cli("inspect", "--source", samples, "--limit", "2", "--json", "--data-dir", str(tmp_path))
+    assert code == 0, err
+    assert len(out.strip().splitlines()) == 2
