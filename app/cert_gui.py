@@ -88,7 +88,17 @@ def audit_page(dd: DataDir):
         images = stores["images"]
         return images.path(sha).read_bytes() if sha in images else None
 
-    page = AuditPage(AuditBackend(find, image, lambda rid: verify_record(dd, str(rid))))
+    def reports():
+        from app.commands.cert_common import open_view
+        from ledger_core.effects import reports as ledger_reports
+
+        view = open_view(dd)
+        try:
+            return ledger_reports(view.live.get, view.live.keys)
+        finally:
+            view.close()
+
+    page = AuditPage(AuditBackend(find, image, lambda rid: verify_record(dd, str(rid)), reports))
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(page.shutdown)

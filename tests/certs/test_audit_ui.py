@@ -12,6 +12,7 @@ from app.db import make_engine, sqlite_url
 from app.paths import DataDir
 from inspection.history import ImageStore
 from inspection.records import InspectionRecord, RecordStore
+from ledger_core.effects import reports as ledger_reports
 from ledger_core.proofs import Live
 from tests.certs.helpers import T0, certify_all, trust_everyone, world
 from tests.conftest import SCREENSHOTS
@@ -48,8 +49,16 @@ def test_find_show_and_prove(qtbot, tmp_path):
     def find(wid):
         return [r.to_json_dict() for r in reversed(records.by_workpiece(wid))]
 
-    page = AuditPage(AuditBackend(find, image, verify))
+    report = {"component": "camera-1", "status": "degraded", "metrics": {"fps": 12}, "about": None}
+    assert w.submit("op", "monitor.report", report)[1] is None
+
+    def reports():
+        return ledger_reports(w.get, w.tkeys)
+
+    page = AuditPage(AuditBackend(find, image, verify, reports))
     qtbot.addWidget(page)
+    assert page.reports_table.rowCount() == 1
+    assert [page.reports_table.item(0, c).text() for c in (1, 2, 3, 4)] == ["plant", "camera-1", "degraded", "fps=12"]
     page.resize(1100, 650)
     page.show()
     page.search.setText("wp-7")

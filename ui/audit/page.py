@@ -1,5 +1,6 @@
 """The Inspection audit perspective: find a workpiece, see its records and image, and prove one
-record against the ledger check by check (on a worker thread)."""
+record against the ledger check by check (on a worker thread); below, the monitoring reports
+that the condition-monitoring role put on the ledger."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -37,6 +39,7 @@ class AuditBackend:
     find: Callable[[str], list[dict[str, Any]]]  # workpiece id -> records (to_json_dict), newest first
     image: Callable[[str], bytes | None]  # image SHA-256 -> stored bytes
     verify: Callable[[int], Any]  # record id -> ledger_core.proofs.Report
+    reports: Callable[[], list[dict[str, Any]]] | None = None  # monitor.report records, newest first
 
 
 class _Verify(QThread):
@@ -97,9 +100,53 @@ class AuditPage(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(right)
+        outer = QSplitter(Qt.Orientation.Vertical)
+        outer.addWidget(split)
+        outer.addWidget(self._reports_box())
+        outer.setStretchFactor(0, 3)
+        outer.setStretchFactor(1, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
-        lay.addWidget(split, 1)
+        lay.addWidget(outer, 1)
+        self.load_reports()
+
+    def _reports_box(self) -> QGroupBox:
+        box = QGroupBox("Monitoring reports on the ledger")
+        self.reports_table = QTableWidget(0, 6)
+        self.reports_table.setHorizontalHeaderLabels(
+            ["Height", "Organisation", "Component", "Status", "Metrics", "About certificate"]
+        )
+        self.reports_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.reports_table.verticalHeader().hide()
+        self.reports_table.horizontalHeader().setStretchLastSection(True)
+        self.reports_status = QLabel()
+        reload_btn = QPushButton("Reload")
+        reload_btn.clicked.connect(self.load_reports)
+        row = QHBoxLayout()
+        row.addWidget(self.reports_status, 1)
+        row.addWidget(reload_btn)
+        lay = QVBoxLayout(box)
+        lay.addLayout(row)
+        lay.addWidget(self.reports_table, 1)
+        box.setVisible(self.backend.reports is not None)
+        return box
+
+    def load_reports(self) -> None:
+        if self.backend.reports is None:
+            return
+        try:
+            reports = self.backend.reports()
+        except Exception as exc:  # noqa: BLE001 - no ledger yet, or unreadable: say so
+            reports = []
+            self.reports_status.setText(f"reports unavailable: {exc}")
+        else:
+            self.reports_status.setText(f"{len(reports)} report(s), newest first")
+        self.reports_table.setRowCount(len(reports))
+        for r_i, r in enumerate(reports):
+            metrics = ", ".join(f"{k}={v}" for k, v in sorted(r.get("metrics", {}).items()))
+            for col, text in enumerate((str(r["height"]), r.get("org", ""), r["component"], r["status"],
+                                        metrics, (r.get("about") or "-")[:16])):
+                self.reports_table.setItem(r_i, col, QTableWidgetItem(text))
 
     def find(self) -> None:
         wid = self.search.text().strip()
