@@ -38,7 +38,9 @@ def _raise_interrupt(signum, frame) -> None:
 @click.option("--duration", type=click.FloatRange(1, 86_400), default=60.0, show_default=True,
               help="Seconds to run with --headless, counted once the pipeline is set up.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary at the end.")
-def demo_cmd(data_dir, headless, duration, as_json) -> None:
+@click.option("--screenshots", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Window mode: after 6 s of inspection, save a PNG of every perspective here.")
+def demo_cmd(data_dir, headless, duration, as_json, screenshots) -> None:
     """A local consortium of four companies (operator, trainer, auditor, monitor), each with its
     organisation, expert and validator node on loopback, playing the certified ML pipeline.
 
@@ -66,7 +68,7 @@ def demo_cmd(data_dir, headless, duration, as_json) -> None:
                 demo.cons.check_alive()
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         else:
-            _run_window(demo, say)
+            _run_window(demo, say, screenshots)
     except KeyboardInterrupt:
         interrupted = True
         say("stopping (interrupted)")
@@ -95,7 +97,24 @@ def demo_cmd(data_dir, headless, duration, as_json) -> None:
         raise KeyboardInterrupt
 
 
-def _run_window(demo, say) -> None:
+def _save_tour(window, folder: Path, say) -> None:
+    """One PNG per perspective (`<key>.png`), for the README's tour."""
+    from PySide6.QtWidgets import QApplication
+
+    folder.mkdir(parents=True, exist_ok=True)
+    current = window.current_perspective()
+    for key in window.perspective_keys():
+        window.show_perspective(key)
+        settle = time.monotonic() + 1.5  # pages that poll while shown (Network) get their data
+        while time.monotonic() < settle:
+            QApplication.processEvents()
+            time.sleep(0.05)
+        window.grab().save(str(folder / f"{key}.png"))
+    window.show_perspective(current)
+    say(f"screenshots of {len(window.perspective_keys())} perspectives in {folder}")
+
+
+def _run_window(demo, say, screenshots: Path | None = None) -> None:
     """The main window on the operator's data dir; inspection starts once the gate passes."""
     from PySide6.QtCore import QTimer
 
@@ -128,7 +147,7 @@ def _run_window(demo, say) -> None:
     ctx.window.setWindowTitle(f"{ctx.window.windowTitle()} (demo: operator company)")
     ctx.window.show()
     show_warnings(ctx)
-    state = {"started": False}
+    state = {"started": False, "since": 0.0, "shot": screenshots is None}
 
     def tick() -> None:
         if station.active and not state["started"]:
@@ -136,6 +155,10 @@ def _run_window(demo, say) -> None:
             page.rate.setValue(REPLAY_FPS)
             page.loop.setChecked(True)
             state["started"] = page.start()
+            state["since"] = time.monotonic()
+        elif state["started"] and not state["shot"] and time.monotonic() - state["since"] > 6:
+            state["shot"] = True
+            _save_tour(ctx.window, screenshots, say)
         elif not station.active and state["started"]:
             page.stop()
             state["started"] = False

@@ -129,16 +129,18 @@ def test_window_mode_inspects_through_the_operator_perspective(tmp_path):
     """Without --headless (offscreen Qt): the Operator perspective starts inspecting once the gate
     passes; its records are anchored; SIGTERM closes the window and stops every node."""
     d = tmp_path / "demo"
+    # BCMLP_UPDATE_TOUR=1 writes the README tour's screenshots into docs/tour
+    shots = REPO / "docs" / "tour" if os.environ.get("BCMLP_UPDATE_TOUR") else tmp_path / "tour"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.Popen(_bcmlp("demo", "--data-dir", str(d), "--json"), cwd=REPO, env=env,
+    proc = subprocess.Popen(_bcmlp("demo", "--data-dir", str(d), "--json", "--screenshots", str(shots)),
+                            cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         seen = []
         for line in proc.stderr:
             seen.append(line)
-            if "first verdict" in line:
+            if "screenshots of" in line:
                 break
-        time.sleep(2)
         proc.send_signal(signal.SIGTERM)
         out, rest = proc.communicate(timeout=120)
     finally:
@@ -152,6 +154,8 @@ def test_window_mode_inspects_through_the_operator_perspective(tmp_path):
     assert not _procs_using(d), _procs_using(d)
     for c in COMPANIES:
         _chain_verify(d / c)
+    for key in ("operator", "ledger", "certificates", "trust", "audit", "network", "models"):
+        assert (shots / f"{key}.png").stat().st_size > 10_000, key
 
 
 def test_killed_demo_takes_its_nodes_down(tmp_path):
