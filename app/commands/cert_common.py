@@ -135,3 +135,15 @@ def resolve_cert_id(view: LedgerView, text: str) -> str | None:
         if len(hits) == 1:
             return hits[0]
     return None
+
+
+def require_cert_id(dd: DataDir, ref: str) -> str:
+    """The certificate id that `ref` names on the local ledger; UserError when there is none."""
+    view = open_view(dd)
+    try:
+        cert_id = resolve_cert_id(view, ref)
+    finally:
+        view.close()
+    if cert_id is None:
+        raise UserError(f"{ref}: no such certificate on the ledger")
+    return cert_id

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from app.commands.cert_common import open_view, resolve_cert_id
+from app.commands.cert_common import require_cert_id
 from app.commands.common import data_dir_option, emit_json, json_option
-from app.errors import CheckFailed, UserError
+from app.errors import CheckFailed
 from app.model_gate import Candidate, GateService, ModelGate
 from app.paths import open_data_dir
 
@@ -22,13 +22,7 @@ from app.paths import open_data_dir
 def gate_cmd(cert_ref, weights, as_json, data_dir) -> None:
     """Evaluate the trust gate for the model certificate CERT_REF with the weights file WEIGHTS."""
     dd = open_data_dir(data_dir)
-    view = open_view(dd)
-    try:
-        cert_id = resolve_cert_id(view, cert_ref)
-    finally:
-        view.close()
-    if cert_id is None:
-        raise UserError(f"{cert_ref}: no such certificate on the ledger")
+    cert_id = require_cert_id(dd, cert_ref)
     st = GateService(dd, ModelGate(Candidate(cert_id, weights))).poll(force=True)
     if as_json:
         emit_json(st.as_dict())

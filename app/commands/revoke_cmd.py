@@ -6,9 +6,8 @@ import click
 
 from app.commands.cert_common import (
     local_signer,
-    open_view,
     passphrase_option,
-    resolve_cert_id,
+    require_cert_id,
     submit,
 )
 from app.commands.common import data_dir_option
@@ -26,12 +25,6 @@ def revoke_cmd(cert_ref, reason, passphrase_file, data_dir) -> None:
     if not 1 <= len(reason) <= 200:
         raise UserError("--reason must have 1 to 200 characters")
     dd = open_data_dir(data_dir)
-    view = open_view(dd)
-    try:
-        cert_id = resolve_cert_id(view, cert_ref)
-    finally:
-        view.close()
-    if cert_id is None:
-        raise UserError(f"{cert_ref}: no such certificate on the ledger")
+    cert_id = require_cert_id(dd, cert_ref)
     tx, ans = submit(dd, local_signer(dd, passphrase_file), "cert.revoke", {"cert_id": cert_id, "reason": reason})
     click.echo(f"revoked {cert_id} at height {ans.get('height')}: {tx.hash}")

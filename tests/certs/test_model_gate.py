@@ -114,3 +114,17 @@ def test_headless_inspect_on_a_ledger_is_gated(tmp_path, run_cli):
     code, out, err = run_cli("inspect", "--source", samples, "--limit", "2", "--json", "--data-dir", str(tmp_path))
     assert code == 0, err
     assert len(out.strip().splitlines()) == 2
+
+
+def test_unknown_certificate_reference_is_one_line(tmp_path, run_cli):
+    from ledger_core import genesis as gen
+
+    w = world(tmp_path)
+    (tmp_path / "genesis.json").write_bytes(gen.dumps(w.chain.genesis))
+    w.block()
+    weights = tmp_path / "m.safetensors"
+    weights.write_bytes(b"weights")
+    for args in (("gate", "deadbeefdeadbeef", str(weights)), ("revoke", "deadbeefdeadbeef", "--reason", "x")):
+        code, out, err = run_cli(*args, "--data-dir", str(tmp_path))
+        assert code == 2 and out == "", args
+        assert err.strip() == "bcmlp: error: deadbeefdeadbeef: no such certificate on the ledger"
