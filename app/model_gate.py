@@ -99,26 +99,49 @@ class ModelGate:
         return GateStatus(height, self.active, v, msg, self.active != before)
 
 
+class LedgerHead:
+    """The local ledger's head height through one cheap query, so that pollers load the whole
+    state (a snapshot) only when a block was committed since they last looked."""
+
+    def __init__(self, dd: DataDir) -> None:
+        self.dd = dd
+        self.height = -1  # the height of the last snapshot that was evaluated
+        self._store = None
+
+    def moved(self) -> bool:
+        if self._store is None:
+            from app.commands.ledger_common import ledger_engine
+            from ledger_core.store import LedgerStore
+
+            self._store = LedgerStore(ledger_engine(self.dd, None, must_exist=True), run_migrations=False)
+        return self._store.height() != self.height
+
+
 class GateService:
     """Watches `<data-dir>/ledger.sqlite` and re-evaluates the gate whenever the head moves."""
 
     def __init__(self, dd: DataDir, gate: ModelGate) -> None:
         self.dd = dd
         self.gate = gate
-        self.height = -1
+        self.head = LedgerHead(dd)
         self.last: GateStatus | None = None
+
+    @property
+    def height(self) -> int:
+        return self.head.height
 
     def poll(self, force: bool = False) -> GateStatus | None:
         """The new status if the ledger head moved since the last call (else None). Validity is
         judged at the head's block time, so every station reaches the same verdict."""
         from app.commands.cert_common import open_view
 
+        if not force and not self.head.moved():
+            return None
         view = open_view(self.dd)
         try:
-            if view.live.height == self.height and not force:
-                return None
-            self.height = view.live.height
-            self.last = self.gate.on_state(view.live.get, view.live.keys, view.live.height, view.live.time_ms)
+            live = view.live
+            self.head.height = live.height
+            self.last = self.gate.on_state(live.get, live.keys, live.height, live.time_ms)
             return self.last
         finally:
             view.close()
@@ -133,9 +156,8 @@ class StationGate:
         self.dd = dd
         self.weights = weights
         self.digest = build_manifest(weights).digest
-        self.cert_id: str | None = None
-        self.service: GateService | None = None
-        self._refused_at = -1
+        self.head = LedgerHead(dd)
+        self.gate: ModelGate | None = None
 
     def find_certificate(self, get: Get, keys: Keys) -> str | None:
         hits = []
@@ -147,25 +169,24 @@ class StationGate:
         return max(hits)[1] if hits else None
 
     def poll(self) -> dict[str, Any] | None:
+        """The new status (a dict) if a block was committed since the last call, else None."""
         from app.commands.cert_common import open_view
 
-        view = open_view(self.dd)
+        if not self.head.moved():
+            return None
+        view = open_view(self.dd)  # one snapshot both finds the certificate and judges it
         try:
-            cert_id = self.find_certificate(view.live.get, view.live.keys)
-            height = view.live.height
+            live = view.live
+            self.head.height = live.height
+            cert_id = self.find_certificate(live.get, live.keys)
+            if cert_id is None:
+                self.gate = None
+                reason = (f"no active model certificate on the ledger for {self.weights.name} "
+                          f"(digest {self.digest[:12]})")
+                return {"height": live.height, "active": None, "verdict": {"reasons": [reason]},
+                        "message": reason, "changed": True}
+            if self.gate is None or self.gate.preferred.cert_id != cert_id:
+                self.gate = ModelGate(Candidate(cert_id, self.weights))
+            return self.gate.on_state(live.get, live.keys, live.height, live.time_ms).as_dict()
         finally:
             view.close()
-        if cert_id is None:
-            if height == self._refused_at:
-                return None
-            self._refused_at, self.cert_id, self.service = height, None, None
-            reason = f"no active model certificate on the ledger for {self.weights.name} (digest {self.digest[:12]})"
-            return {"height": height, "active": None, "verdict": {"reasons": [reason]},
-                    "message": reason, "changed": True}
-        if cert_id != self.cert_id or self.service is None:
-            self.cert_id = cert_id
-            self.service = GateService(self.dd, ModelGate(Candidate(cert_id, self.weights)))
-            st = self.service.poll(force=True)
-        else:
-            st = self.service.poll()
-        return None if st is None else st.as_dict()
