@@ -10,6 +10,7 @@ the vote body the consensus engine signs, so its commits drop in unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ledger_core import merkle
@@ -22,7 +23,7 @@ from ledger_core.encoding import (
     digest_hex,
     signing_bytes,
 )
-from ledger_core.signing import Signer, verify
+from ledger_core.signing import Signer, VerifiedCache, signature_key, verify
 from ledger_core.tx import Tx, TxError, from_obj
 
 ZERO_HASH = "0" * 64
@@ -92,9 +93,11 @@ def sign_commit(signers: list[Signer], chain_id: str, height: int, round_: int, 
 
 
 def verify_commit(
-    commit: Any, chain_id: str, height: int, bid: str, validators: dict[str, bytes]
+    commit: Any, chain_id: str, height: int, bid: str, validators: dict[str, bytes],
+    cache: VerifiedCache | None = None,
 ) -> None:
-    """A quorum of distinct current validators signed the precommit for (height, block id)."""
+    """A quorum of distinct current validators signed the precommit for (height, block id).
+    Signatures already in `cache` (by `signing.signature_key`) are not verified again."""
     try:
         COMMIT(commit, "commit")
     except s.SchemaError as exc:
@@ -110,8 +113,13 @@ def verify_commit(
         pub = validators.get(v)
         if pub is None:
             raise BlockError("unknown_signer", f"{v[:16]} is not a validator at height {height}")
-        if not verify(pub, bytes.fromhex(entry["signature"]), msg):
-            raise BlockError("bad_commit_signature", f"signature of validator {v[:16]} does not verify")
+        sig = bytes.fromhex(entry["signature"])
+        key = signature_key(pub, sig, msg) if cache is not None else ""
+        if not (cache is not None and key in cache):
+            if not verify(pub, sig, msg):
+                raise BlockError("bad_commit_signature", f"signature of validator {v[:16]} does not verify")
+            if cache is not None:
+                cache.add(key)
         signed.add(v)
     need = quorum(len(validators))
     if len(signed) < need:
@@ -138,11 +146,13 @@ def parse_commit(raw: bytes) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Block:
+    """A block; its header is never changed once the block exists (the id is cached)."""
+
     header: dict[str, Any]
     txs: list[Tx]
     last_commit: dict[str, Any] | None
 
-    @property
+    @cached_property
     def id(self) -> str:
         return block_id(self.header)
 

@@ -56,7 +56,7 @@ def replay_block(
         if last_commit is None or prev_validators is None:
             raise BlockError("bad_last_commit", "the last commit is missing")
         if header["last_commit_hash"] != verified_commit_hash:
-            blk.verify_commit(last_commit, state.chain_id, h - 1, state.last_block_id, prev_validators)
+            blk.verify_commit(last_commit, state.chain_id, h - 1, state.last_block_id, prev_validators, cache)
     validators = state.validators()
     if header["validators_hash"] != state.validators_hash():
         raise BlockError("bad_validators_hash", "validators_hash is not the current validator set")
@@ -152,7 +152,7 @@ class Chain:
     def check_commit(self, block: Block, commit: dict[str, Any]) -> dict[str, bytes]:
         """A quorum of the current validator set signed `commit` for `block`; returns the set."""
         signers = dict(self.state.validators())
-        blk.verify_commit(commit, self.chain_id, block.height, block.id, signers)
+        blk.verify_commit(commit, self.chain_id, block.height, block.id, signers, self.cache)
         return signers
 
     def persist_many(

@@ -56,6 +56,7 @@ from ledger_core.keys import KeyPair
 from ledger_core.net import transport as tp
 from ledger_core.net.peer import Peer
 from ledger_core.node import Node, now_ms
+from ledger_core.signature_farm import SignatureFarm, default_workers
 from ledger_core.state import BlockResult
 from ledger_core.tx import Tx
 
@@ -65,7 +66,9 @@ MAX_PROPOSAL_TX_BYTES = 3 * 1024 * 1024  # the proposal must fit one 4 MiB frame
 TX_GOSSIP_BATCH = 2000
 SYNC_BATCH = 200
 SYNC_TIMEOUT_S = 10.0
+SYNC_AHEAD = 2  # fetched batches waiting to be applied before the next is asked for
 SYNC_CHUNK = 50  # blocks checked on the loop between two database writes
+FARM_MIN_BLOCKS = 100  # a batch this long starts the signature worker process
 
 
 def commit_of(d: Decide) -> dict[str, Any]:
@@ -135,11 +138,14 @@ class ConsensusProducer:
         self._tx_flush_scheduled = False
         self._from_peer: str | None = None
         self._sync_pending: tuple[str, float] | None = None
-        self._serving: set[str] = set()
+        self._serving: dict[str, tuple[int, int] | None] = {}  # peer -> its queued request
         self._tasks: set[asyncio.Task[Any]] = set()
         self.synced_blocks = 0
         self._failure: BaseException | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sync-writer")
+        self._farm: SignatureFarm | None = None
+        self._syncing = 0  # fetched batches not yet applied
+        self._fetched_to = 0  # the highest height fetched (applied or not)
 
     # -- validator sets and authorization -------------------------------------------------
 
@@ -364,35 +370,47 @@ class ConsensusProducer:
         if type(start) is not int or type(limit) is not int or start < 1 or start > self.chain.height:
             return None
         if kid in self._serving:
-            return None  # one batch per peer at a time
-        self._serving.add(kid)
+            # one batch per peer at a time; the newest request waits for it (a syncing peer asks
+            # for the next batch as soon as one arrives, possibly before our send has finished)
+            self._serving[kid] = (start, limit)
+            return None
+        self._serving[kid] = None
 
-        async def serve() -> None:
+        async def serve(start: int, limit: int) -> None:
             try:
-                items = await asyncio.to_thread(sync.read_batch, self.chain.store, start, limit)
-                if self.transport is not None and kid in self.transport.peers:
+                while True:
+                    items = await asyncio.to_thread(sync.read_batch, self.chain.store, start, limit)
+                    if self.transport is None or kid not in self.transport.peers:
+                        return
                     with contextlib.suppress(KeyError, ConnectionError, TimeoutError):
                         await self.transport.send(kid, {"t": "blocks", "blocks": items}, timeout=10)
+                    queued = self._serving.get(kid)
+                    if queued is None:
+                        return
+                    (start, limit), self._serving[kid] = queued, None
             finally:
-                self._serving.discard(kid)
+                self._serving.pop(kid, None)
 
-        self._spawn(serve())
+        self._spawn(serve(start, limit))
         return None
 
     def _maybe_sync(self) -> None:
-        if self.transport is None:
+        """Ask the highest peer for the next batch, unless one is on its way or `SYNC_AHEAD`
+        fetched batches wait to be applied (that bounds the memory a long catch-up takes)."""
+        if self.transport is None or self._syncing >= SYNC_AHEAD:
             return
         now = time.monotonic()
         if self._sync_pending is not None:
             if now - self._sync_pending[1] < SYNC_TIMEOUT_S:
                 return
             self._sync_pending = None
+        start = max(self.chain.height, self._fetched_to) + 1
         ahead = [(h, kid) for kid, h in self.peer_heights.items()
-                 if h > self.chain.height and kid in self.transport.peers]
+                 if h >= start and kid in self.transport.peers]
         if not ahead:
             return
         _h, kid = max(ahead)
-        if self.transport.try_send(kid, {"t": "get_blocks", "from": self.chain.height + 1, "limit": SYNC_BATCH}):
+        if self.transport.try_send(kid, {"t": "get_blocks", "from": start, "limit": SYNC_BATCH}):
             self._sync_pending = (kid, now)
 
     def _on_blocks(self, kid: str, items: Any) -> None:
@@ -400,29 +418,40 @@ class ConsensusProducer:
             return
         self._sync_pending = None
         if items:
-            # ask for the next batch now, so it travels while this one is checked
-            nxt = sync.item_height(items[-1]) + 1
-            if 1 < nxt <= self.peer_heights.get(kid, 0) and self.transport is not None and \
-                    self.transport.try_send(kid, {"t": "get_blocks", "from": nxt, "limit": SYNC_BATCH}):
-                self._sync_pending = (kid, time.monotonic())
+            self._fetched_to = max(self._fetched_to, sync.item_height(items[-1]))
+        self._syncing += 1
         self._spawn(self._apply_synced(kid, items))
+        self._maybe_sync()  # the next batch travels while this one is checked
 
     async def _apply_synced(self, kid: str, items: list[Any]) -> None:
+        try:
+            await self._check_and_apply(kid, items)
+        finally:
+            self._syncing -= 1
+            if self._syncing == 0 and self._sync_pending is None and self._farm is not None:
+                self._close_farm()  # caught up (or the peer failed): the process is not kept
+        self._maybe_sync()
+
+    async def _check_and_apply(self, kid: str, items: list[Any]) -> None:
         """Check and apply fetched blocks: each block is checked against the state its
-        predecessor left (in memory); chunks are written in order by one writer thread while
-        the next chunk is checked, all written before the lock is released."""
+        predecessor left (in memory); a farm process verifies signatures of later chunks while
+        earlier ones replay; chunks are written in order by one writer thread while the next
+        chunk is checked, all written before the lock is released."""
         applied = 0
         loop = asyncio.get_running_loop()
         writes: list[asyncio.Future[None]] = []
         # parsed on the loop: in a worker thread the parse (pure Python) only contends for the
         # GIL with the replay, which measured slower
-        parsed, bad = sync.prepare(self.chain, items, preverify=False)
+        parsed, bad = sync.prepare(self.chain, items)
+        chunks = [parsed[i:i + SYNC_CHUNK] for i in range(0, len(parsed), SYNC_CHUNK)]
+        checks = self._submit_checks(chunks)
         async with self._commit_lock:
             try:
-                for i in range(0, len(parsed), SYNC_CHUNK):
+                for chunk, futures in zip(chunks, checks, strict=True):
+                    await self._take_verified(futures)
                     entries = []
                     try:
-                        for block, commit in parsed[i:i + SYNC_CHUNK]:
+                        for block, commit in chunk:
                             if block.height <= self.chain.height:
                                 continue  # consensus committed it meanwhile
                             result = sync.check_parsed(self.chain, block)
@@ -440,13 +469,50 @@ class ConsensusProducer:
                 log.warning("block from %s rejected: %s %s", kid[:16], exc.code, exc)
                 self.peer_heights.pop(kid, None)
                 self._sync_pending = None
+                self._fetched_to = 0  # batches fetched after this one are refused the same way
             finally:
+                for futures in checks:
+                    for fut in futures:
+                        fut.cancel()
                 for w in writes:
                     await w
                 self.synced_blocks += applied
-                if applied and self.sm.height <= self.chain.height and self._sync_pending is None:
+                if applied and self.sm.height <= self.chain.height and self._sync_pending is None \
+                        and self._syncing <= 1:
                     self._start_next_height()
-        self._maybe_sync()
+
+    def _submit_checks(self, chunks: list[list[tuple[Block, Any]]]) -> list[list[Any]]:
+        """Each chunk's signature checks, handed to the worker process (started for a batch
+        worth a process); empty lists where there is none: then everything is checked in line."""
+        if self._farm is None and sum(map(len, chunks)) >= FARM_MIN_BLOCKS:
+            try:
+                self._farm = SignatureFarm(default_workers())
+            except OSError as exc:
+                log.warning("no signature worker process (%s); signatures are checked in line", exc)
+        try:
+            if self._farm is not None:
+                return [self._farm.submit(sync.signature_jobs(self.chain, c)) for c in chunks]
+        except RuntimeError as exc:  # a broken pool
+            log.warning("signature worker unavailable (%s); checking in line", exc)
+            self._close_farm()
+        return [[] for _c in chunks]
+
+    async def _take_verified(self, futures: list[Any]) -> None:
+        for fut in futures:
+            try:
+                for h in await asyncio.wrap_future(fut):
+                    self.chain.cache.add(h)
+            except asyncio.CancelledError:
+                if not fut.cancelled() or asyncio.current_task().cancelling():
+                    raise
+            except Exception as exc:  # a dead worker: its signatures are checked in line
+                log.warning("signature worker failed (%s); checking in line", exc)
+                self._close_farm()
+
+    def _close_farm(self) -> None:
+        if self._farm is not None:
+            self._farm.pool.shutdown(wait=False, cancel_futures=True)
+            self._farm = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -497,6 +563,7 @@ class ConsensusProducer:
                 and self._decided_at is None
                 and not self._commit_lock.locked()
                 and self._sync_pending is None
+                and not self._syncing
             ):  # block sync moved the head and no batch is on its way
                 self._start_next_height()
             h, r, since = self._progress
@@ -548,3 +615,4 @@ class ConsensusProducer:
                     await self.discovery.close()
             await self.transport.close()
             self._writer.shutdown(wait=True)
+            self._close_farm()

@@ -5,6 +5,7 @@ Same Ed25519 signatures as `keys.py` (cryptography), about twice the verificatio
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
@@ -38,6 +39,12 @@ def verify(public_raw: bytes, signature: bytes, message: bytes) -> bool:
     except (BadSignatureError, CryptoError, ValueError, TypeError):
         return False
     return True
+
+
+def signature_key(public_raw: bytes, signature: bytes, message: bytes) -> str:
+    """The verified-cache id of one (key, signature, message) triple (fixed-size key and
+    signature first, so no two triples share an id)."""
+    return hashlib.sha256(public_raw + signature + message).hexdigest()
 
 
 def verified_hashes(jobs: list[tuple[str, bytes, bytes, bytes]]) -> list[str]:

@@ -33,6 +33,7 @@ TABLES = (
 ACTIVATION_DELAY = 2  # a completed quorum takes effect two heights later (DESIGN.md section 3)
 
 Writes = dict[tuple[str, str], Any]
+Encoded = dict[tuple[str, str], bytes | None]  # the canonical bytes of each written record
 
 
 class View:
@@ -101,10 +102,22 @@ class BlockResult:
     writes: Writes
     app_hash: str
     validators_hash: str  # the set that signs this height
+    encoded: Encoded | None = None  # `encode_writes(writes)`, kept for the store
 
 
-def app_hash_of(prev: str, height: int, writes: Writes) -> str:
-    leaves = [canonical([t, k, rec]) for (t, k), rec in sorted(writes.items())]
+def encode_writes(writes: Writes) -> Encoded:
+    """Each written record's canonical bytes (None for a deletion), encoded once for both the
+    app_hash and the store."""
+    return {key: None if rec is None else canonical(rec) for key, rec in writes.items()}
+
+
+def app_hash_of(prev: str, height: int, writes: Writes, encoded: Encoded | None = None) -> str:
+    """Leaves are canonical([table, key, record]), put together from the records' bytes."""
+    enc = encode_writes(writes) if encoded is None else encoded
+    leaves = [
+        canonical([t, k])[:-1] + b"," + (b"null" if e is None else e) + b"]"
+        for (t, k), e in sorted(enc.items())
+    ]
     return digest_hex(
         {"height": height, "prev": prev, "writes": merkle.root(leaves).hex(), "count": len(leaves)}
     )
@@ -207,14 +220,16 @@ class LedgerState:
             child.merge_into_parent()
             accepted.append(tx)
         self._end_block(view, height)
+        encoded = encode_writes(view.writes)
         return BlockResult(
             height,
             time_ms,
             accepted,
             rejected,
             view.writes,
-            app_hash_of(self.app_hash, height, view.writes),
+            app_hash_of(self.app_hash, height, view.writes, encoded),
             vhash,
+            encoded,
         )
 
     def apply(self, result: BlockResult, block_id: str) -> None:

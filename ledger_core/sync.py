@@ -19,7 +19,7 @@ from typing import Any
 
 from ledger_core.block import Block, BlockError, parse_block
 from ledger_core.chain import Chain
-from ledger_core.signing import verified_hashes
+from ledger_core.signature_farm import Job, commit_jobs, tx_jobs
 from ledger_core.state import BlockResult
 from ledger_core.store import LedgerStore
 
@@ -89,13 +89,8 @@ def parse_item(chain: Chain, item: Any) -> tuple[Block, Any]:
     return block, item["commit"]
 
 
-def prepare(
-    chain: Chain, items: list[Any], preverify: bool = True
-) -> tuple[list[tuple[Block, Any]], BlockError | None]:
-    """Parse a batch and verify its transaction signatures ahead of the replay (safe in a worker
-    thread: it only reads the participant table and fills the verified-signature cache, which
-    the replay consults; a signature that fails here is checked again, and refused, there).
-    Returns the items parsed before the first malformed one, and that one's error."""
+def prepare(chain: Chain, items: list[Any]) -> tuple[list[tuple[Block, Any]], BlockError | None]:
+    """Parse a batch: the items parsed before the first malformed one, and that one's error."""
     parsed: list[tuple[Block, Any]] = []
     error = None
     for item in items:
@@ -104,18 +99,18 @@ def prepare(
         except BlockError as exc:
             error = exc
             break
-    if not preverify:
-        return parsed, error
-    known = chain.state.tables["participant"]
-    jobs = []
-    for block, _commit in parsed:
-        for tx in block.txs:
-            p = known.get(tx.sender)
-            if p is not None and tx.hash not in chain.cache:
-                jobs.append((tx.hash, bytes.fromhex(p["public_key"]), tx.signature, tx.signed_bytes()))
-    for h in verified_hashes(jobs):
-        chain.cache.add(h)
     return parsed, error
+
+
+def signature_jobs(chain: Chain, parsed: list[tuple[Block, Any]]) -> list[Job]:
+    """The signature checks of parsed blocks that a `SignatureFarm` can do ahead of the replay:
+    transactions of senders and commits of validators the head state knows. Whatever the farm
+    confirms enters the chain's cache; everything else is verified in line."""
+    jobs = tx_jobs(chain.state.tables["participant"], (tx for block, _c in parsed for tx in block.txs), chain.cache)
+    validators = chain.state.validators()
+    for _block, commit in parsed:
+        jobs += commit_jobs(chain.chain_id, validators, commit)
+    return jobs
 
 
 def check_parsed(chain: Chain, block: Block) -> BlockResult:

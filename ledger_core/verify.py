@@ -8,10 +8,9 @@ app_hash, and this block's own commit. The first problem stops the run with its 
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,7 +18,8 @@ from ledger_core import block as blk
 from ledger_core.block import BlockError
 from ledger_core.chain import replay_block
 from ledger_core.genesis import PARAMS, Genesis
-from ledger_core.signing import VerifiedCache, verified_hashes
+from ledger_core.signature_farm import SignatureFarm, commit_jobs, tx_jobs
+from ledger_core.signing import VerifiedCache
 from ledger_core.state import LedgerState
 from ledger_core.store import LedgerStore
 from ledger_core.tx import Tx, TxError, from_bytes
@@ -94,36 +94,9 @@ def _check_row(
     last_commit = None if row.last_commit is None else blk.parse_commit(row.last_commit)
     replayed = replay_block(state, header, txs, last_commit, prev_validators, cache)
     signers = dict(state.validators())
-    blk.verify_commit(blk.parse_commit(row.commit), state.chain_id, row.height, bid, signers)
+    blk.verify_commit(blk.parse_commit(row.commit), state.chain_id, row.height, bid, signers, cache)
     state.apply(replayed.result, bid)
     return signers
-
-
-class _SignatureFarm:
-    """Checks the signatures of upcoming transactions in worker processes while the main process
-    replays earlier blocks. Only successes enter the cache; anything else is checked again in
-    line by the replay, so the verdict and the failing height never depend on the farm."""
-
-    def __init__(self, workers: int) -> None:
-        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        self.workers = workers
-
-    def submit(self, state: LedgerState, txs: list[Tx]) -> list[Future[list[str]]]:
-        known = state.tables["participant"]
-        jobs = []
-        for tx in txs:
-            p = known.get(tx.sender)
-            if p is not None:
-                jobs.append(
-                    (tx.hash, bytes.fromhex(p["public_key"]), tx.signature, tx.signed_bytes())
-                )
-        step = max(1, len(jobs) // self.workers + 1)
-        return [
-            self.pool.submit(verified_hashes, jobs[i : i + step]) for i in range(0, len(jobs), step)
-        ]
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def verify_chain(
@@ -162,7 +135,7 @@ def verify_chain(
     have = store.chain_id()
     if have is not None and have != genesis.chain_id:
         return report(False, 0, "wrong_chain", "the database holds another chain than this genesis")
-    farm = _SignatureFarm(workers) if workers > 1 else None
+    farm = SignatureFarm(workers) if workers > 1 else None
     cache = VerifiedCache(capacity=10**7) if farm else None
 
     def rows_in_chunks():
@@ -190,7 +163,14 @@ def verify_chain(
                 break  # the replay stops at this row
             parsed.append((row, txs))
             all_txs.extend(txs)
-        return parsed, (farm.submit(state, all_txs) if farm else [])
+        if farm is None:
+            return parsed, []
+        jobs = tx_jobs(state.tables["participant"], all_txs)
+        validators = state.validators()  # a later set change: those commits are checked in line
+        for row, _txs in parsed:
+            with contextlib.suppress(BlockError):
+                jobs += commit_jobs(state.chain_id, validators, blk.parse_commit(row.commit))
+        return parsed, farm.submit(jobs)
 
     try:
         chunks = rows_in_chunks()

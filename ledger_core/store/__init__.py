@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger_core.block import Block
 from ledger_core.encoding import canonical
-from ledger_core.state import TABLES, BlockResult, LedgerState, Writes
+from ledger_core.state import TABLES, BlockResult, LedgerState, Writes, encode_writes
 from ledger_core.store import schema as t
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -51,6 +51,7 @@ def _summary(row: Any) -> dict[str, Any]:
 class LedgerStore:
     def __init__(self, engine: Engine, run_migrations: bool = True) -> None:
         self.engine = engine
+        self._upserts: dict[tuple[str, tuple[str, ...]], Any] = {}
         if run_migrations:
             migrate(engine)
 
@@ -59,17 +60,22 @@ class LedgerStore:
     def _upsert(self, conn: Any, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
         if not rows:
             return
-        ins = (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(table)
-        cols = {c: ins.excluded[c] for c in rows[0] if c not in keys}
-        conn.execute(ins.on_conflict_do_update(index_elements=keys, set_=cols), rows)
+        cache_key = (table.name, tuple(rows[0]))
+        stmt = self._upserts.get(cache_key)
+        if stmt is None:  # built once: constructing the ON CONFLICT clause costs more than a row
+            ins = (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(table)
+            cols = {c: ins.excluded[c] for c in rows[0] if c not in keys}
+            stmt = self._upserts[cache_key] = ins.on_conflict_do_update(index_elements=keys, set_=cols)
+        conn.execute(stmt, rows)
 
-    def _write_state(self, conn: Any, writes: Writes, height: int) -> None:
+    def _write_state(self, conn: Any, encoded: dict[tuple[str, str], tuple[bytes | None, int]]) -> None:
+        """Upsert or delete state rows: (table, key) -> (canonical record or None, height)."""
         puts = [
-            {"tbl": tb, "key": k, "data": canonical(rec).decode(), "height": height}
-            for (tb, k), rec in writes.items() if rec is not None
+            {"tbl": tb, "key": k, "data": data.decode(), "height": h}
+            for (tb, k), (data, h) in encoded.items() if data is not None
         ]
         self._upsert(conn, t.state, puts, ["tbl", "key"])
-        dels = [(tb, k) for (tb, k), rec in writes.items() if rec is None]
+        dels = [key for key, (data, _h) in encoded.items() if data is None]
         if dels:
             conn.execute(delete(t.state).where(tuple_(t.state.c.tbl, t.state.c.key).in_(dels)))
 
@@ -84,7 +90,7 @@ class LedgerStore:
                 raise StoreError(f"the database holds chain {have[:16]}, not {state.chain_id[:16]}")
             return
         with self.engine.begin() as conn:
-            self._write_state(conn, writes, 0)
+            self._write_state(conn, {key: (data, 0) for key, data in encode_writes(writes).items()})
             self._write_meta(conn, {"chain_id": state.chain_id, "height": 0, "app_hash": state.app_hash,
                                     "genesis_app_hash": state.app_hash, "last_block_id": state.last_block_id,
                                     "last_time": state.last_time})
@@ -94,41 +100,45 @@ class LedgerStore:
     ) -> None:
         """Block + transactions + state writes + new head, atomically. `validators` is the set
         that signed this block's commit (kept to check the next block's last commit)."""
-        with self.engine.begin() as conn:
-            self._insert_block(conn, block, commit, result, validators)
+        self.save_blocks([(block, commit, result, validators)])
 
     def save_blocks(
         self, entries: list[tuple[Block, dict[str, Any], BlockResult, dict[str, bytes]]]
     ) -> None:
         """Consecutive blocks (as `save_block`'s arguments) in one database transaction: block
-        sync writes a verified batch with one commit instead of one per block."""
-        with self.engine.begin() as conn:
-            for block, commit, result, validators in entries:
-                self._insert_block(conn, block, commit, result, validators)
-
-    def _insert_block(
-        self, conn: Any, block: Block, commit: dict[str, Any], result: BlockResult,
-        validators: dict[str, bytes],
-    ) -> None:
-        h = block.height
-        conn.execute(t.blocks.insert(), {
-            "height": h, "block_id": block.id, "time": block.header["time"],
-            "proposer": block.header["proposer"], "num_txs": len(block.txs),
-            "header": block.header_bytes(),
-            "last_commit": None if block.last_commit is None else canonical(block.last_commit),
-            "commit": canonical(commit),
-        })
-        if block.txs:
-            conn.execute(t.txs.insert(), [
+        sync writes a verified batch with one statement per table and one commit. The state
+        rows get each key's last write in the batch, as block-by-block writing would leave them."""
+        if not entries:
+            return
+        blocks, txs = [], []
+        state: dict[tuple[str, str], tuple[bytes | None, int]] = {}
+        for block, commit, result, _validators in entries:
+            h = block.height
+            blocks.append({
+                "height": h, "block_id": block.id, "time": block.header["time"],
+                "proposer": block.header["proposer"], "num_txs": len(block.txs),
+                "header": block.header_bytes(),
+                "last_commit": None if block.last_commit is None else canonical(block.last_commit),
+                "commit": canonical(commit),
+            })
+            txs.extend(
                 {"hash": x.hash, "height": h, "idx": i, "type": x.type, "sender": x.sender,
                  "nonce": x.nonce, "raw": x.raw}
                 for i, x in enumerate(block.txs)
-            ])
-        self._write_state(conn, result.writes, h)
-        self._write_meta(conn, {"height": h, "app_hash": result.app_hash,
-                                "last_block_id": block.id, "last_time": block.header["time"],
-                                "head_validators": json.dumps({k: v.hex() for k, v in validators.items()},
-                                                              sort_keys=True)})
+            )
+            encoded = result.encoded if result.encoded is not None else encode_writes(result.writes)
+            for key, data in encoded.items():
+                state[key] = (data, h)
+        block, _commit, result, validators = entries[-1]
+        with self.engine.begin() as conn:
+            conn.execute(t.blocks.insert(), blocks)
+            if txs:
+                conn.execute(t.txs.insert(), txs)
+            self._write_state(conn, state)
+            self._write_meta(conn, {"height": block.height, "app_hash": result.app_hash,
+                                    "last_block_id": block.id, "last_time": block.header["time"],
+                                    "head_validators": json.dumps({k: v.hex() for k, v in validators.items()},
+                                                                  sort_keys=True)})
 
     # -- loading -------------------------------------------------------------------------
 
