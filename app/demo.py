@@ -36,6 +36,7 @@ import platformdirs
 import resources
 from app.errors import UserError
 from app.paths import DataDir, open_data_dir
+from app.self_command import bcmlp_command
 
 SAMPLES = resources.path("samples", "images")
 MODEL = resources.path("model", "neu.safetensors")
@@ -79,8 +80,7 @@ def default_root() -> Path:
 
 
 def _node_command(root: Path) -> list[str]:
-    head = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "app"]
-    return [*head, "node", "--data-dir", str(root), *NODE_ARGS]
+    return [*bcmlp_command(), "node", "--data-dir", str(root), *NODE_ARGS]
 
 
 _prctl: Callable[..., int] | None = None

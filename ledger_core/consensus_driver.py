@@ -10,7 +10,8 @@ owns the state machine (`consensus.Tendermint`); everything else feeds it on the
   precommits) is carried in the next block by `Chain.propose`.
 * peer messages (canonical JSON over the authenticated Transport): `{"t": "txs", "txs": [...]}`
   mempool gossip (local submissions to every peer; full nodes also relay what peers send), `{"t": "cons", "m": <consensus message>}`, `{"t": "status", "height": H}`
-  (sent every `status_s`), and the block-sync pair `get_blocks`/`blocks` (see `sync`).
+  (sent every `status_s`), the block-sync pair `get_blocks`/`blocks` (see `sync`), and
+  `{"t": "evidence", "e": <double-sign evidence>}`, passed on once by every node that verifies it.
 * a node whose key is a validator of the height signs through `GuardedSigner`
   (`<data-dir>/signer_state.json`, fsync before every signature); any other node follows
   consensus without voting, syncs and relays. Evidence of double signing is appended to
@@ -41,6 +42,8 @@ from ledger_core.consensus import (
     Broadcast,
     CachedVerifier,
     Decide,
+    DoubleSign,
+    EvidenceError,
     EvidenceFound,
     EvidencePool,
     GuardedSigner,
@@ -68,6 +71,7 @@ SYNC_BATCH = 200
 SYNC_TIMEOUT_S = 10.0
 SYNC_AHEAD = 2  # fetched batches waiting to be applied before the next is asked for
 SYNC_CHUNK = 50  # blocks checked on the loop between two database writes
+EVIDENCE_MAX_AGE = 1000  # heights: older evidence from peers is not checked or kept
 FARM_MIN_BLOCKS = 100  # a batch this long starts the signature worker process
 
 
@@ -218,13 +222,29 @@ class ConsensusProducer:
             except ValueError as exc:  # above the frame limit: cannot happen for our own sizes
                 log.error("message not sent: %s", exc)
 
-    def _keep_evidence(self, ev: Any) -> None:
+    def _keep_evidence(self, ev: DoubleSign, origin: str | None = None) -> None:
+        """Keep new evidence (fsynced to evidence.jsonl) and pass it on to every peer but the
+        one it came from; an offence already known goes no further, so gossip ends."""
         if self.evidence.add(ev):
             log.warning("double signing by validator %s at height %d", ev.validator[:16], ev.height)
             with open(self.data_dir / "evidence.jsonl", "ab") as f:
                 f.write(ev.encode() + b"\n")
                 f.flush()
                 os.fsync(f.fileno())
+            self._send_all({"t": "evidence", "e": ev.to_json()}, (origin,) if origin else ())
+
+    def _on_evidence(self, kid: str, obj: Any) -> None:
+        """Evidence from a peer: kept only when both signatures verify against the current
+        validator set and its height is recent (older sets may differ)."""
+        try:
+            ev = DoubleSign.from_json(obj, self.chain.chain_id)
+            if not self.chain.height - EVIDENCE_MAX_AGE <= ev.height <= self.chain.height + 1:
+                raise EvidenceError("stale", f"evidence for height {ev.height} is not recent")
+            ev.verify(self._validator_set())
+        except EvidenceError as exc:
+            log.info("dropped evidence from %s: %s", kid[:16], exc.code)
+            return
+        self._keep_evidence(ev, origin=kid)
 
     def _note_vote(self, m: Any) -> None:
         if m.type != "proposal":
@@ -309,6 +329,8 @@ class ConsensusProducer:
                 return None
             if t == "get_blocks":
                 return self._serve_blocks(kid, msg)
+            if t == "evidence":
+                return self._on_evidence(kid, msg.get("e"))
             if t == "blocks":
                 return self._on_blocks(kid, msg.get("blocks"))
         except MessageError as exc:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from app.self_command import bcmlp_command
 from ledger_core.client import NodeClient, NodeUnavailable
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ class NodeProc:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self) -> None:
-        args = [sys.executable, "-m", "app", "node", "--data-dir", str(self.root), *self.extra]
+        args = [*bcmlp_command(), "node", "--data-dir", str(self.root), *self.extra]
         if self.dev:
             args.append("--dev")
         else:

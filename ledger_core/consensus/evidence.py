@@ -103,6 +103,15 @@ class DoubleSign:
             obj = decode(data, max_bytes=MAX_EVIDENCE_BYTES)
         except EncodingError as exc:
             raise EvidenceError(exc.code, str(exc)) from None
+        ev = cls.from_json(obj, chain_id)
+        if ev.encode() != bytes(data):
+            raise EvidenceError("not_canonical", "evidence is not in canonical form")
+        return ev
+
+    @classmethod
+    def from_json(cls, obj: Any, chain_id: str) -> DoubleSign:
+        """Evidence from its JSON object (as `to_json`, or as a peer sent it); the structure is
+        checked, the signatures are not (see `verify`)."""
         if (
             type(obj) is not dict
             or obj.keys() != {"type", "a", "b"}
@@ -113,10 +122,7 @@ class DoubleSign:
             a, b = from_wire(obj["a"], chain_id), from_wire(obj["b"], chain_id)
         except MessageError as exc:
             raise EvidenceError(exc.code, str(exc)) from None
-        ev = cls.of(a, b)
-        if ev.encode() != bytes(data):
-            raise EvidenceError("not_canonical", "evidence is not in canonical form")
-        return ev
+        return cls.of(a, b)
 
 
 class EvidencePool:

@@ -144,9 +144,10 @@ def test_random_peer_messages_never_raise(tmp_path, source):
 
     messages = st.one_of(
         json_values,
-        st.fixed_dictionaries({"t": st.sampled_from(["cons", "txs", "status", "get_blocks", "blocks"])},
+        st.fixed_dictionaries({"t": st.sampled_from(["cons", "txs", "status", "get_blocks", "blocks", "evidence"])},
                               optional={"m": json_values, "txs": json_values, "height": json_values,
-                                        "from": json_values, "limit": json_values, "blocks": json_values}),
+                                        "from": json_values, "limit": json_values, "blocks": json_values,
+                                        "e": json_values}),
     )
 
     @settings(max_examples=300, deadline=None)
