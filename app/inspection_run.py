@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import click
 
@@ -13,6 +14,7 @@ from inspection.mailbox import Mailbox
 from inspection.sources import Capture, Frame, SourceStatus
 
 BATCH = 32
+WATCH_EVERY_S = 0.5  # live sources: how often the gate check runs between frames
 
 
 def emit(r: InspectionResult | BadFrame, as_json: bool) -> None:
@@ -30,11 +32,16 @@ def emit(r: InspectionResult | BadFrame, as_json: bool) -> None:
                    f"{a.top_class} {a.top_permille / 10:.1f}%")
 
 
-def run_finite(src, inspector: Inspector, limit: int | None, as_json: bool) -> None:
+def run_finite(
+    src, inspector: Inspector, limit: int | None, as_json: bool, watch: Callable[[], None] | None = None
+) -> None:
+    """`watch` (the gate check) runs before every batch; it stops the run by raising."""
     src.open()
     try:
         done = 0
         while limit is None or done < limit:
+            if watch is not None:
+                watch()
             frames: list[Frame] = []
             while len(frames) < BATCH and (limit is None or done + len(frames) < limit):
                 f = src.read()
@@ -50,7 +57,11 @@ def run_finite(src, inspector: Inspector, limit: int | None, as_json: bool) -> N
         src.close()
 
 
-def run_live(src, inspector: Inspector, limit: int | None, as_json: bool, timeout: float) -> int:
+def run_live(
+    src, inspector: Inspector, limit: int | None, as_json: bool, timeout: float,
+    watch: Callable[[], None] | None = None,
+) -> int:
+    """The number of frames dropped; `watch` runs every WATCH_EVERY_S and stops by raising."""
     mailbox: Mailbox[Frame] = Mailbox()
 
     def status(s: SourceStatus) -> None:
@@ -62,9 +73,12 @@ def run_live(src, inspector: Inspector, limit: int | None, as_json: bool, timeou
     cap = Capture(src, mailbox, status, max_attempts=5)
     cap.start()
     done = 0
-    last = time.monotonic()
+    last = watched = time.monotonic()
     try:
         while limit is None or done < limit:
+            if watch is not None and time.monotonic() - watched >= WATCH_EVERY_S:
+                watch()
+                watched = time.monotonic()
             f = mailbox.get(timeout=0.2)
             if f is None:
                 if mailbox.closed and not cap.running:

@@ -7,6 +7,7 @@ capture thread and the latest-frame mailbox, so a slow inspection drops (and cou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -16,16 +17,23 @@ from app.inspection_options import device_option
 from app.paths import open_data_dir
 
 
-def check_gate(dd, weights: Path) -> None:
+def gate_watch(dd, weights: Path) -> Callable[[], None]:
     """A station whose data dir holds a ledger inspects only with a model that passes the trust
-    gate at the ledger head (checked once, at the start of the run)."""
+    gate at the ledger head: checked now, and the returned check, called between frames, judges
+    again at every new block (a revocation or a trust drop stops the run, exit 1)."""
     from app.errors import CheckFailed
     from app.model_gate import StationGate
 
-    st = StationGate(dd, weights).poll() or {}
-    if st.get("active") is None:
-        reasons = "; ".join((st.get("verdict") or {}).get("reasons", [])) or st.get("message", "")
-        raise CheckFailed(f"the model does not pass the trust gate: {reasons}")
+    gate = StationGate(dd, weights)
+
+    def check() -> None:
+        st = gate.poll()
+        if st is not None and st.get("active") is None:
+            reasons = "; ".join((st.get("verdict") or {}).get("reasons", [])) or st.get("message", "")
+            raise CheckFailed(f"the model does not pass the trust gate at height {st['height']}: {reasons}")
+
+    check()
+    return check
 
 
 @click.command("inspect")
@@ -59,20 +67,24 @@ def inspect_cmd(source, model_path, order_file, order_id, params_csv, limit, rat
     loaded = svc.model(model_path)
     order = svc.pick_order(svc.orders(order_file), order_id)
     dd = None if no_store else open_data_dir(data_dir)
+    watch = None
     if dd is not None and dd.genesis_file.exists() and dd.ledger_db.exists():
-        check_gate(dd, Path(model_path) if model_path else svc.BUNDLED_MODEL)
+        watch = gate_watch(dd, Path(model_path) if model_path else svc.BUNDLED_MODEL)
     inspector = svc.inspector(dd, loaded, order, device, params_csv)
     with svc.user_errors():
         src = open_source(source, rate=rate or None, loop=loop)
+        if not (src.live or rate) and loop and limit is None:
+            raise SourceError("--loop without --rate needs --limit")
         if src.live or rate:
             src.open()  # a missing camera or dead URL is a clear error right away
             src.close()
-            dropped = run_live(src, inspector, limit, as_json, timeout)
-        else:
-            if loop and limit is None:
-                raise SourceError("--loop without --rate needs --limit")
-            run_finite(src, inspector, limit, as_json)
-            dropped = 0
-    c = inspector.counters
-    click.echo(f"bcmlp: inspected {c.inspected} (OK {c.ok}, NOK {c.nok}), bad frames {c.bad}, "
-               f"dropped {dropped}", err=True)
+        dropped = 0
+        try:
+            if src.live or rate:
+                dropped = run_live(src, inspector, limit, as_json, timeout, watch)
+            else:
+                run_finite(src, inspector, limit, as_json, watch)
+        finally:  # also when the gate stops the run: what was inspected is kept and counted
+            c = inspector.counters
+            click.echo(f"bcmlp: inspected {c.inspected} (OK {c.ok}, NOK {c.nok}), bad frames {c.bad}, "
+                       f"dropped {dropped}", err=True)

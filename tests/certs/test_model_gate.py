@@ -128,3 +128,47 @@ def test_unknown_certificate_reference_is_one_line(tmp_path, run_cli):
         code, out, err = run_cli(*args, "--data-dir", str(tmp_path))
         assert code == 2 and out == "", args
         assert err.strip() == "bcmlp: error: deadbeefdeadbeef: no such certificate on the ledger"
+
+
+def test_headless_inspect_stops_when_the_model_is_revoked_mid_run(tmp_path, run_cli):
+    """The gate is judged again at every new block during `bcmlp inspect`: a revocation committed
+    while a paced replay runs stops it (exit 1, the height and reason in one line); the records
+    inspected before stay, and the run's counts are still printed."""
+    import threading
+    import time
+
+    import resources
+    from app import inspection_services as svc
+    from app.paths import DataDir
+    from ledger_core import genesis as gen
+
+    w = world(tmp_path)
+    (tmp_path / "genesis.json").write_bytes(gen.dumps(w.chain.genesis))
+    weights = resources.path("model", "neu.safetensors")
+    ids = certify_all(w, weights_digest=build_manifest(weights).digest)
+    trust_everyone(w)
+    revoked = threading.Event()
+
+    def revoke_later():
+        time.sleep(1.5)  # the replay is well under way by then
+        assert w.submit("aud2", "cert.revoke", {"cert_id": ids["model"], "reason": "drift"})[1] is None
+        revoked.set()
+
+    t = threading.Thread(target=revoke_later)
+    t.start()
+    try:
+        code, out, err = run_cli("inspect", "--source", str(resources.path("samples", "images")),
+                                 "--rate", "20", "--loop", "--limit", "400", "--json",
+                                 "--data-dir", str(tmp_path))
+    finally:
+        t.join()
+    assert revoked.is_set()
+    lines = out.strip().splitlines()
+    assert code == 1 and 0 < len(lines) < 400, (code, len(lines), err)
+    assert "does not pass the trust gate at height" in err and "no active model certificate" in err
+    assert f"bcmlp: inspected {len(lines)} " in err
+    records = svc.record_store(DataDir(tmp_path))
+    try:
+        assert records.count() == len(lines)
+    finally:
+        records.engine.dispose()
