@@ -47,8 +47,15 @@ def test_opinions_ratings_history_and_form(qtbot, setup):
     w, ids, page, sent = setup
     trainer = w.keys["trainer"].key_id
     row = _row(page, trainer)
-    b, d, u = page.table.item(row, 3).data(BAR_ROLE)
-    assert b + d + u == 1_000_000 and d > 0
+    b, d, u, e = page.table.item(row, 3).data(BAR_ROLE)
+    assert b + d + u == 1_000_000 and d > 0 and b <= e <= b + u
+    assert page.table.item(row, 2).text() == f"{e / 1_000_000:.3f}"
+    # an unrated certificate: all uncertainty, its expected trust is its issuer's (the base rate)
+    cert_row = _row(page, ids["dataset"])
+    b, d, u, e = page.table.item(cert_row, 3).data(BAR_ROLE)
+    issuer = page.tv.cert(ids["dataset"]).issuer_expected_ppm
+    assert (b, d, u) == (0, 0, 1_000_000) and e == issuer
+    assert "issuer's expected trust" in page.table.item(cert_row, 3).toolTip()
     page.table.setCurrentCell(row, 0)
     assert page.ratings.rowCount() == 2 and {page.ratings.item(i, 0).text() for i in range(2)} == {"aud2", "aud3"}
     xs, ys = page.curve.getData()

@@ -34,20 +34,25 @@ Opener = Callable[[], tuple[Any, Any, Any]]
 # (rating.submit payload, passphrase) -> (tx hash, height); raises with a message when refused
 Submit = Callable[[dict[str, Any], str], tuple[str, Any]]
 BAR_ROLE = Qt.ItemDataRole.UserRole + 1
-COLORS = (QColor("#2e9d4f"), QColor("#c8423b"), QColor("#9aa0a6"))
+# belief, disbelief, the share of uncertainty the base rate counts as trust, the rest of it
+COLORS = (QColor("#2e9d4f"), QColor("#c8423b"), QColor("#a6d8b4"), QColor("#9aa0a6"))
 PPM = 1_000_000
 
 
 class OpinionBar(QStyledItemDelegate):
-    """Paints (belief, disbelief, uncertainty) ppm as one bar of three segments."""
+    """Paints (belief, disbelief, uncertainty, expected) ppm as one bar: belief, disbelief, then
+    the uncertainty split into the part the base rate turns into expected trust (light green)
+    and the rest (grey), so the green total is the expected trust shown beside it."""
 
     def paint(self, painter, option, index) -> None:
         parts = index.data(BAR_ROLE)
         if not parts:
             return super().paint(painter, option, index)
+        belief, disbelief, uncertainty, expected = parts
+        from_base = min(uncertainty, max(0, expected - belief))
         r = option.rect.adjusted(2, 4, -2, -4)
         x = r.x()
-        for value, color in zip(parts, COLORS, strict=True):
+        for value, color in zip((belief, disbelief, from_base, uncertainty - from_base), COLORS, strict=True):
             w = r.width() * value // PPM
             painter.fillRect(QRect(x, r.y(), w, r.height()), color)
             x += w
@@ -85,16 +90,18 @@ class TrustPage(QWidget):
         top.addWidget(self.reload_btn)
 
         self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Kind", "Subject", "Expected", "Belief / disbelief / uncertainty",
-                                              "Ratings"])
+        self.table.setHorizontalHeaderLabels(["Kind", "Subject", "Expected", "Opinion", "Ratings"])
+        self.table.horizontalHeaderItem(3).setToolTip(
+            "green: belief, red: disbelief, grey: uncertainty; light green: the part of the "
+            "uncertainty the base rate counts as trust (the green total is the expected trust)")
         self.table.setItemDelegateForColumn(3, OpinionBar(self.table))
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(1, 260)
-        self.table.setColumnWidth(3, 220)
+        for col, width in ((0, 80), (1, 200), (2, 70), (3, 170)):
+            self.table.setColumnWidth(col, width)
         self.table.currentCellChanged.connect(lambda row, *_: self.show_subject(row))
 
         self.ratings = QTableWidget(0, 5)
@@ -175,9 +182,16 @@ class TrustPage(QWidget):
             if s["e"] < self.tv.threshold_ppm:
                 e_item.setForeground(QColor("#c8423b"))
             bar = QTableWidgetItem()
-            bar.setData(BAR_ROLE, (op.belief_ppm, op.disbelief_ppm, op.uncertainty_ppm))
-            bar.setToolTip(f"belief {op.belief_ppm / PPM:.3f}, disbelief {op.disbelief_ppm / PPM:.3f}, "
-                           f"uncertainty {op.uncertainty_ppm / PPM:.3f}")
+            bar.setData(BAR_ROLE, (op.belief_ppm, op.disbelief_ppm, op.uncertainty_ppm, s["e"]))
+            why = (f"belief {op.belief_ppm / PPM:.3f}, disbelief {op.disbelief_ppm / PPM:.3f}, "
+                   f"uncertainty {op.uncertainty_ppm / PPM:.3f} (light green: the part of it the "
+                   f"base rate counts as trust)")
+            if s["kind"] == "cert":  # its own ratings; what they leave uncertain, the issuer's trust fills
+                ct = self.tv.cert(s["id"])
+                why += (f"\nexpected = belief + uncertainty x the issuer's expected trust "
+                        f"{ct.issuer_expected_ppm / PPM:.3f}")
+            bar.setToolTip(why)
+            e_item.setToolTip(why)
             name = QTableWidgetItem(s["label"])
             name.setToolTip(s["id"])
             for col, item in enumerate((QTableWidgetItem(s["kind"]), name, e_item, bar,
