@@ -100,7 +100,7 @@ class TrustPage(QWidget):
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
-        for col, width in ((0, 80), (1, 200), (2, 70), (3, 170)):
+        for col, width in ((0, 80), (1, 180), (2, 70), (3, 150)):
             self.table.setColumnWidth(col, width)
         self.table.currentCellChanged.connect(lambda row, *_: self.show_subject(row))
 
