@@ -83,6 +83,9 @@ def audit_page(dd: DataDir):
     def find(workpiece: str):
         return [r.to_json_dict() for r in reversed(records().by_workpiece(workpiece))]
 
+    def newest(before_id: int | None, limit: int):
+        return [r.to_json_dict() for r in records().newest(before_id, limit)]
+
     def image(sha: str):
         records()
         images = stores["images"]
@@ -98,7 +101,7 @@ def audit_page(dd: DataDir):
         finally:
             view.close()
 
-    page = AuditPage(AuditBackend(find, image, lambda rid: verify_record(dd, str(rid)), reports))
+    page = AuditPage(AuditBackend(find, image, lambda rid: verify_record(dd, str(rid)), reports, newest))
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(page.shutdown)

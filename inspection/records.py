@@ -154,7 +154,14 @@ class RecordStore:
             return [_from_row(r._mapping) for r in conn.execute(q)]
 
     def latest(self, limit: int = 20) -> list[InspectionRecord]:
-        q = select(records_table).order_by(records_table.c.id.desc()).limit(limit)
+        return self.newest(None, limit)
+
+    def newest(self, before_id: int | None = None, limit: int = 100) -> list[InspectionRecord]:
+        """Records newest first, below `before_id` when given (keyset pagination)."""
+        q = select(records_table)
+        if before_id is not None:
+            q = q.where(records_table.c.id < before_id)
+        q = q.order_by(records_table.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [_from_row(r._mapping) for r in conn.execute(q)]
 

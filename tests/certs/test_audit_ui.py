@@ -55,15 +55,20 @@ def test_find_show_and_prove(qtbot, tmp_path):
     def reports():
         return ledger_reports(w.get, w.tkeys)
 
-    page = AuditPage(AuditBackend(find, image, verify, reports))
+    def newest(before, limit):
+        return [r.to_json_dict() for r in records.newest(before, limit)]
+
+    page = AuditPage(AuditBackend(find, image, verify, reports, newest))
     qtbot.addWidget(page)
+    # opened with an empty search: the newest records first
+    assert [page.model.row(i)["id"] for i in range(page.model.rowCount())] == [3, 2, 1]
     assert page.reports_table.rowCount() == 1
     assert [page.reports_table.item(0, c).text() for c in (1, 2, 3, 4)] == ["plant", "camera-1", "degraded", "fps=12"]
     page.resize(1100, 650)
     page.show()
     page.search.setText("wp-7")
     page.find()
-    assert page.table.rowCount() == 2 and page.table.item(0, 0).text() == "3"
+    assert page.model.rowCount() == 2 and page.model.index(0, 0).data() == "3"
     assert page.picture.pixmap() is not None and not page.picture.pixmap().isNull()
     page.start_verify()
     qtbot.waitUntil(lambda: page.worker is None, timeout=10_000)
@@ -77,4 +82,34 @@ def test_find_show_and_prove(qtbot, tmp_path):
     assert page.verdict_label.text() == "FAILED"
     page.search.setText("nope")
     page.find()
-    assert page.table.rowCount() == 0 and "no records" in page.verdict_label.text()
+    assert page.model.rowCount() == 0 and "no records" in page.verdict_label.text()
+    page.search.setText("")
+    page.find()
+    assert page.model.rowCount() == 3 and page.model.index(0, 1).data() == "wp-7"
+
+
+def test_newest_records_load_a_page_at_a_time(qtmodeltester, tmp_path):
+    """The records table is lazy: a keyset page of the newest records, older pages as it scrolls,
+    never the whole store; a search shows just its rows."""
+    from ui.audit.page import RecordsModel
+
+    records = RecordStore(make_engine(sqlite_url(tmp_path / "records.sqlite")))
+    records.add_many([InspectionRecord(f"wp-{i}", "o-1", "cam", i, T0 * 1_000_000 + i, "ab" * 32, "m" * 64,
+                                       "p" * 64, {"crazing": 1000}, 900, "OK") for i in range(450)])
+    calls = []
+
+    def newest(before, limit):
+        calls.append(before)
+        return [r.to_json_dict() for r in records.newest(before, limit)]
+
+    model = RecordsModel(newest)
+    model.reload()
+    assert model.rowCount() == 200 and model.row(0)["id"] == 450 and model.canFetchMore()
+    model.fetchMore()
+    assert model.rowCount() == 400 and model.row(399)["id"] == 51 and calls == [None, 251]
+    model.fetchMore()
+    assert model.rowCount() == 450 and model.row(449)["id"] == 1 and not model.canFetchMore()
+    qtmodeltester.check(model)
+    model.set_rows(newest(None, 2))
+    assert model.rowCount() == 2 and not model.canFetchMore()
+    assert model.index(0, 1).data() == "wp-449" and model.index(0, 4).data() == "0.900"

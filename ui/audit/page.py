@@ -1,5 +1,6 @@
-"""The Inspection audit perspective: find a workpiece, see its records and image, and prove one
-record against the ledger check by check (on a worker thread); below, the monitoring reports
+"""The Inspection audit perspective: the newest inspection records (older ones load as the table
+scrolls, a keyset page at a time) or those of one workpiece; a record's JSON and image, and its
+proof against the ledger check by check (on a worker thread); below, the monitoring reports
 that the condition-monitoring role put on the ledger."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -28,6 +30,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ui.keyset_model import KeysetTableModel
 
 
 def _when(ns: int) -> str:
@@ -40,6 +44,30 @@ class AuditBackend:
     image: Callable[[str], bytes | None]  # image SHA-256 -> stored bytes
     verify: Callable[[int], Any]  # record id -> ledger_core.proofs.Report
     reports: Callable[[], list[dict[str, Any]]] | None = None  # monitor.report records, newest first
+    # (below record id or None, limit) -> records newest first
+    newest: Callable[[int | None, int], list[dict[str, Any]]] | None = None
+
+
+class RecordsModel(KeysetTableModel):
+    COLUMNS = ("Record", "Workpiece", "Inspected", "Verdict", "Quality", "Model cert")
+    RIGHT_ALIGNED = frozenset({0, 4})
+    ELIDED = frozenset({5})
+
+    def __init__(self, newest: Callable[[int | None, int], list[dict[str, Any]]] | None, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.newest = newest
+
+    def what(self) -> str:
+        return "inspection records"
+
+    def page(self, before: dict[str, Any] | None) -> list[dict[str, Any]]:
+        if self.newest is None:
+            return []
+        return self.newest(None if before is None else int(before["id"]), self.page_size)
+
+    def display(self, row: dict[str, Any], col: int) -> str:
+        return (str(row.get("id")), row["workpiece_id"], _when(row["inspected_at_ns"]), row["verdict"],
+                f"{row['quality_permille'] / 1000:.3f}", row.get("model_cert_id") or "-")[col]
 
 
 class _Verify(QThread):
@@ -61,23 +89,26 @@ class AuditPage(QWidget):
     def __init__(self, backend: AuditBackend, parent=None) -> None:
         super().__init__(parent)
         self.backend = backend
-        self.records: list[dict[str, Any]] = []
         self.worker: _Verify | None = None
-        self.search = QLineEdit(placeholderText="Workpiece id")
+        self.search = QLineEdit(placeholderText="Workpiece id (empty: the newest records)")
         self.search.returnPressed.connect(self.find)
         find_btn = QPushButton("Find")
         find_btn.clicked.connect(self.find)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(find_btn)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Record", "Inspected", "Verdict", "Quality", "Model certificate"])
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.model = RecordsModel(backend.newest, self)
+        self.model.failed.connect(lambda msg: self.verdict_label.setText(msg))
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.currentCellChanged.connect(lambda row, *_: self.show_record(row))
+        for col, width in enumerate((60, 150, 175, 60, 60)):
+            self.table.setColumnWidth(col, width)
+        self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self.show_record(cur.row()))
         self.detail = QPlainTextEdit(readOnly=True)
         self.picture = QLabel("no image")
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -100,6 +131,7 @@ class AuditPage(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(right)
+        split.setSizes([640, 460])
         outer = QSplitter(Qt.Orientation.Vertical)
         outer.addWidget(split)
         outer.addWidget(self._reports_box())
@@ -109,6 +141,7 @@ class AuditPage(QWidget):
         lay.addLayout(top)
         lay.addWidget(outer, 1)
         self.load_reports()
+        self.find()
 
     def _reports_box(self) -> QGroupBox:
         box = QGroupBox("Monitoring reports on the ledger")
@@ -149,27 +182,42 @@ class AuditPage(QWidget):
                 self.reports_table.setItem(r_i, col, QTableWidgetItem(text))
 
     def find(self) -> None:
+        """The records of the workpiece in the search box, or the newest records when it is empty."""
         wid = self.search.text().strip()
-        try:
-            self.records = self.backend.find(wid) if wid else []
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            self.records = []
-            self.verdict_label.setText(str(exc))
-        self.table.setRowCount(len(self.records))
-        for row, r in enumerate(self.records):
-            for col, text in enumerate((str(r.get("id")), _when(r["inspected_at_ns"]), r["verdict"],
-                                        f"{r['quality_permille'] / 1000:.3f}", (r.get("model_cert_id") or "-")[:16])):
-                self.table.setItem(row, col, QTableWidgetItem(text))
-        if not self.records:
-            self.verdict_label.setText(f"no records for workpiece {wid!r}" if wid else "")
+        self.verdict_label.setText("")
+        if wid:
+            try:
+                self.model.set_rows(self.backend.find(wid))
+            except Exception as exc:  # noqa: BLE001 - shown, never a crash
+                self.model.clear()
+                self.verdict_label.setText(str(exc))
+            if not self.model.rowCount():
+                self.verdict_label.setText(self.verdict_label.text() or f"no records for workpiece {wid!r}")
         else:
-            self.table.setCurrentCell(0, 0)
+            self.model.reload()
+        if self.model.rowCount():
+            self.table.setCurrentIndex(self.model.index(0, 0))
+        else:
+            self.show_record(-1)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Coming back to the page shows the records inspected meanwhile (unless searching)."""
+        super().showEvent(event)
+        if not self.search.text().strip() and self.worker is None:
+            self.find()
+
+    def selected(self) -> dict[str, Any] | None:
+        row = self.table.currentIndex().row()
+        return self.model.row(row) if 0 <= row < self.model.rowCount() else None
 
     def show_record(self, row: int) -> None:
         self.checks.clear()
-        if not 0 <= row < len(self.records):
+        if not 0 <= row < self.model.rowCount():
+            self.detail.clear()
+            self.picture.clear()
+            self.picture.setText("no image")
             return
-        r = self.records[row]
+        r = self.model.row(row)
         self.detail.setPlainText(json.dumps(r, indent=2, sort_keys=True))
         data = self.backend.image(r["image_sha256"])
         pix = QPixmap()
@@ -179,12 +227,12 @@ class AuditPage(QWidget):
             self.picture.setText("image not in the history store" if data is None else "image cannot be shown")
 
     def start_verify(self) -> None:
-        row = self.table.currentRow()
-        if self.worker is not None or not 0 <= row < len(self.records):
+        rec = self.selected()
+        if self.worker is not None or rec is None:
             return
         self.checks.clear()
-        self.verdict_label.setText(f"verifying record {self.records[row]['id']}…")
-        self.worker = _Verify(self.backend.verify, int(self.records[row]["id"]), self)
+        self.verdict_label.setText(f"verifying record {rec['id']}…")
+        self.worker = _Verify(self.backend.verify, int(rec["id"]), self)
         self.worker.done.connect(self._done)
         self.worker.failed.connect(lambda msg: self._finish(f"verification could not run: {msg}"))
         self.worker.start()
