@@ -75,8 +75,13 @@ def test_page_details_search_verify_export(qtbot, real_chain, tmp_path):
     page.resize(1400, 800)
     page.show()
     assert page.model.rowCount() == 4
+    assert page.status.text() == "4 blocks loaded, newest at height 4"
+    # live rows: the count line follows them
+    produce(chain, c.node, [])
+    qtbot.waitUntil(lambda: page.model.rowCount() == 5, timeout=3000)
+    assert page.status.text() == "5 blocks loaded, newest at height 5"
     page.table.selectRow(1)
-    assert page.block_detail.topLevelItem(0).text(1) == "height 3"
+    assert page.block_detail.topLevelItem(0).text(1) == "height 4"
     block3 = chain.store.block(3)
     page.show_tx(block3["txs"][0]["hash"])
     fields = {page.tx_detail.topLevelItem(i).text(0): page.tx_detail.topLevelItem(i).text(1)
@@ -90,28 +95,29 @@ def test_page_details_search_verify_export(qtbot, real_chain, tmp_path):
     page.search.setText(c.devices[2].key_id)
     page.run_search()
     assert "camera-2" in page.status.text()
-    page.search.setText("2")
+    page.search.setText("3")
     page.run_search()
-    assert page.block_detail.topLevelItem(0).text(1) == "height 2"
+    assert page.block_detail.topLevelItem(0).text(1) == "height 3"
     page.search.setText("zzz")
     page.run_search()
     assert "nothing found" in page.status.text()
-    # live rows
+    # a search message stays while new blocks come
     produce(chain, c.node, [])
-    qtbot.waitUntil(lambda: page.model.rowCount() == 5, timeout=3000)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 6, timeout=3000)
+    assert "nothing found" in page.status.text()
     # verification on the worker
     page.start_verify()
     qtbot.waitUntil(lambda: "chain verified" in page.status.text(), timeout=20000)
-    assert "height 5" in page.status.text()
+    assert "height 6" in page.status.text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.table.selectRow(1)
     page.show_tx(chain.store.block(4)["txs"][0]["hash"])
     page.grab().save(str(SCREENSHOTS / "ledger-perspective.png"))
     # export the loaded rows
     out = tmp_path / "blocks.csv"
-    assert page.export_csv(out) == 5
+    assert page.export_csv(out) == 6
     rows = list(csv.reader(out.open()))
-    assert rows[0][0] == "height" and rows[1][0] == "5" and len(rows) == 6
+    assert rows[0][0] == "height" and rows[1][0] == "6" and len(rows) == 7
     page.shutdown()
 
 

@@ -53,6 +53,7 @@ class LedgerPage(QWidget):
         self.reload_btn = QPushButton("Reload")
         self.reload_btn.clicked.connect(self.open_chain)
         self.status = QLabel()
+        self._count_text = ""
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         top = QHBoxLayout()
@@ -110,16 +111,23 @@ class LedgerPage(QWidget):
         self.model.set_source(self.store)
         self.model.reload()
         self._enable(True)
-        self.status.setText(f"{self.model.rowCount()} newest blocks loaded; scroll for older ones")
+        self._show_count()
         self.timer.start()
+
+    def _show_count(self) -> None:
+        n = self.model.rowCount()
+        text = f"{n} blocks loaded, newest at height {self.model.row(0)['height']}" if n else "no blocks yet"
+        self._count_text = text + ("; scroll for older ones" if self.model.canFetchMore() else "")
+        self.status.setText(self._count_text)
 
     def _enable(self, on: bool) -> None:
         for w in (self.search, self.verify_btn, self.export_btn):
             w.setEnabled(on)
 
     def refresh_live(self) -> None:
-        if self.store is not None:
-            self.model.refresh_head()
+        # the count line follows new blocks; a search or verification message stays
+        if self.store is not None and self.model.refresh_head() and self.status.text() == self._count_text:
+            self._show_count()
 
     # -- details and search -------------------------------------------------------------------
 
