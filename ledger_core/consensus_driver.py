@@ -567,6 +567,7 @@ class ConsensusProducer:
             ],
             "last_votes": self.last_votes,
             "evidence": len(self.evidence),
+            "double_signers": sorted({ev.validator for ev in self.evidence}),
             "synced_blocks": self.synced_blocks,
         }
 

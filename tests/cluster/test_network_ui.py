@@ -40,6 +40,15 @@ def test_banner_counts_self_peers_and_recent_votes():
     assert summarize(status([K[1]], stale), now_ms=100_000).banner is not None
 
 
+def test_double_signing_is_a_banner_naming_the_validator():
+    st = {**status([K[1], K[2], K[3]], {}), "double_signers": [K[2]]}
+    v = summarize(st, now_ms=100_000)
+    assert v.banner == (f"Double signing by org-2 ({K[2][:16]}): the evidence is in evidence.jsonl "
+                        "and sent to the peers")
+    both = summarize({**status([], {}), "double_signers": [K[2]]}, now_ms=100_000).banner
+    assert both.startswith("1 of 4 validators online") and "\nDouble signing by" in both
+
+
 def test_dev_node_status_has_no_network():
     v = summarize({"chain_id": "c" * 64, "height": 3, "node_key": K[0]}, now_ms=0)
     assert v.banner is None and not v.peers and "Dev chain" in v.summary

@@ -2,7 +2,8 @@
 
 A validator counts as online when it is this node, a connected peer, or has voted within
 `recent_ms`; when fewer than the quorum are online the chain cannot commit and a banner
-says so ("2 of 4 validators online, 3 needed").
+says so ("2 of 4 validators online, 3 needed"). Double signing seen by the node (verified
+evidence) is a banner too, naming the validators.
 """
 
 from __future__ import annotations
@@ -71,9 +72,15 @@ def summarize(status: dict[str, Any], now_ms: int, recent_ms: int = 10_000) -> N
         rows.append(ValidatorRow(v.get("org") or "?", kid, up, _vote_text(last, now_ms)))
     cons = status.get("consensus") or {}
     quorum = int(cons.get("quorum", 0))
-    banner = None
+    alarms = []
     if rows and online < quorum:
-        banner = f"{online} of {len(rows)} validators online, {quorum} needed: the chain cannot commit"
+        alarms.append(f"{online} of {len(rows)} validators online, {quorum} needed: the chain cannot commit")
+    signers = status.get("double_signers") or []
+    if signers:
+        orgs = {v["key_id"]: v.get("org") or "?" for v in status.get("validator_set") or []}
+        who = ", ".join(f"{orgs.get(k, '?')} ({_short(k)})" for k in signers)
+        alarms.append(f"Double signing by {who}: the evidence is in evidence.jsonl and sent to the peers")
+    banner = "\n".join(alarms) or None
     peer_rows = [
         PeerRow(
             p.get("org") or "?",
