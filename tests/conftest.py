@@ -17,6 +17,19 @@ SHARED_DATA = REPO.parent / "shared" / "data" / "neu-det"
 SCREENSHOTS = REPO / "tests" / "screenshots"
 
 
+@pytest.fixture(autouse=True)
+def _qt_deletions_stay_in_their_test(request):
+    """pytest-qt closes a test's widgets and calls deleteLater, but nothing runs the deferred
+    deletions until some later test enters an event loop, where they then happen beside that
+    test's worker threads (a segfault was seen there once, in a test that loaded a model on a
+    thread while earlier tests' pages were being destroyed). Run them at the end of their own test."""
+    yield
+    if "qtbot" in request.fixturenames:
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "data"
