@@ -10,6 +10,7 @@ training between steps (TrainingCancelled; nothing is written).
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import platform
@@ -115,11 +116,16 @@ def train(opts: TrainOptions, progress: Progress | None = None,
             torch.cuda.set_device(device)
         dist.init_process_group(backend=backend)
     try:
-        return _train(opts, device, rank, world, report, cancel, started)
+        result = _train(opts, device, rank, world, report, cancel, started)
+        if distributed:
+            dist.barrier()  # rank 0 validates and saves while the others wait: all leave together
+        return result
     finally:
         if distributed:
-            import torch.distributed as dist
-
+            # the DDP reducer (in a reference cycle) must go before its process group: freed at
+            # interpreter exit instead, gloo's threads were torn down under it ("terminate called
+            # without an active exception", SIGABRT in a rank, seen once in CI)
+            gc.collect()
             dist.destroy_process_group()
 
 
