@@ -439,8 +439,10 @@ class ConsensusProducer:
         if self._sync_pending is None or self._sync_pending[0] != kid or type(items) is not list:
             return
         self._sync_pending = None
-        if items:
-            self._fetched_to = max(self._fetched_to, sync.item_height(items[-1]))
+        if not items:  # it announced blocks it does not serve: ask it again after its next status
+            self.peer_heights.pop(kid, None)
+            return
+        self._fetched_to = max(self._fetched_to, sync.item_height(items[-1]))
         self._syncing += 1
         self._spawn(self._apply_synced(kid, items))
         self._maybe_sync()  # the next batch travels while this one is checked

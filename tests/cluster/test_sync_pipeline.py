@@ -176,3 +176,21 @@ def test_the_driver_applies_a_batch_with_the_farm_and_asks_for_the_next(tmp_path
     # (the only validator then goes on to commit heights of its own)
     assert dst.height >= 6 and dst.store.block(6)["block_id"] == src.store.block(6)["block_id"]
     assert p._sync_pending is None and p._farm is None  # caught up: the worker is closed
+
+
+def test_an_empty_answer_is_not_asked_again_at_once(tmp_path, source):  # noqa: F811
+    """A peer that announced a height and then serves nothing would otherwise be asked again in a
+    tight loop; its height is forgotten until its next status message."""
+    c, _src = source
+    dst = make_chain(tmp_path, "dst", c)
+    p = _producer(tmp_path, dst, c)
+
+    async def go():
+        p.peer_heights[KID] = 6
+        p._sync_pending = (KID, 0.0)
+        p._on_blocks(KID, [])
+        await _settle(p)
+
+    asyncio.run(go())
+    assert KID not in p.peer_heights and p._sync_pending is None
+    assert not [m for m in p.transport.sent if m.get("t") == "get_blocks"]
