@@ -58,18 +58,20 @@ def tx_jobs(participants: dict[str, Any], txs: Iterable[Tx], cache: VerifiedCach
     return jobs
 
 
-def commit_jobs(chain_id: str, validators: dict[str, bytes], commit: Any) -> list[Job]:
-    """Jobs for the signatures of a commit by known validators, keyed as `block.verify_commit`
+def commit_jobs(chain_id: str, validators: dict[str, bytes], commits: Iterable[Any]) -> list[Job]:
+    """Jobs for the signatures of commits by known validators, keyed as `block.verify_commit`
     looks them up; a commit of the wrong form gives none (its check in line refuses it)."""
-    try:
-        blk.COMMIT(commit, "commit")
-    except s.SchemaError:
-        return []
-    msg = signing_bytes(DOMAIN_VOTE, chain_id, blk.vote_body(commit["height"], commit["round"], commit["block_id"]))
     jobs = []
-    for entry in commit["signatures"]:
-        pub = validators.get(entry["validator"])
-        if pub is not None:
-            sig = bytes.fromhex(entry["signature"])
-            jobs.append((signature_key(pub, sig, msg), pub, sig, msg))
+    for commit in commits:
+        try:
+            blk.COMMIT(commit, "commit")
+        except s.SchemaError:
+            continue
+        body = blk.vote_body(commit["height"], commit["round"], commit["block_id"])
+        msg = signing_bytes(DOMAIN_VOTE, chain_id, body)
+        for entry in commit["signatures"]:
+            pub = validators.get(entry["validator"])
+            if pub is not None:
+                sig = bytes.fromhex(entry["signature"])
+                jobs.append((signature_key(pub, sig, msg), pub, sig, msg))
     return jobs

@@ -106,11 +106,9 @@ def signature_jobs(chain: Chain, parsed: list[tuple[Block, Any]]) -> list[Job]:
     """The signature checks of parsed blocks that a `SignatureFarm` can do ahead of the replay:
     transactions of senders and commits of validators the head state knows. Whatever the farm
     confirms enters the chain's cache; everything else is verified in line."""
-    jobs = tx_jobs(chain.state.tables["participant"], (tx for block, _c in parsed for tx in block.txs), chain.cache)
-    validators = chain.state.validators()
-    for _block, commit in parsed:
-        jobs += commit_jobs(chain.chain_id, validators, commit)
-    return jobs
+    txs = (tx for block, _c in parsed for tx in block.txs)
+    return tx_jobs(chain.state.tables["participant"], txs, chain.cache) + commit_jobs(
+        chain.chain_id, chain.state.validators(), (commit for _b, commit in parsed))
 
 
 def check_parsed(chain: Chain, block: Block) -> BlockResult:

@@ -165,11 +165,13 @@ def verify_chain(
             all_txs.extend(txs)
         if farm is None:
             return parsed, []
-        jobs = tx_jobs(state.tables["participant"], all_txs)
-        validators = state.validators()  # a later set change: those commits are checked in line
+        commits = []
         for row, _txs in parsed:
-            with contextlib.suppress(BlockError):
-                jobs += commit_jobs(state.chain_id, validators, blk.parse_commit(row.commit))
+            with contextlib.suppress(BlockError):  # refused in line, at its height
+                commits.append(blk.parse_commit(row.commit))
+        # the head's validator set: commits after a set change are checked in line
+        jobs = tx_jobs(state.tables["participant"], all_txs) + commit_jobs(
+            state.chain_id, state.validators(), commits)
         return parsed, farm.submit(jobs)
 
     try:
