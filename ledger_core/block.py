@@ -114,11 +114,11 @@ def verify_commit(
         if pub is None:
             raise BlockError("unknown_signer", f"{v[:16]} is not a validator at height {height}")
         sig = bytes.fromhex(entry["signature"])
-        key = signature_key(pub, sig, msg) if cache is not None else ""
-        if not (cache is not None and key in cache):
+        key = None if cache is None else signature_key(pub, sig, msg)
+        if key is None or key not in cache:
             if not verify(pub, sig, msg):
                 raise BlockError("bad_commit_signature", f"signature of validator {v[:16]} does not verify")
-            if cache is not None:
+            if key is not None:
                 cache.add(key)
         signed.add(v)
     need = quorum(len(validators))

@@ -102,7 +102,7 @@ class BlockResult:
     writes: Writes
     app_hash: str
     validators_hash: str  # the set that signs this height
-    encoded: Encoded | None = None  # `encode_writes(writes)`, kept for the store
+    encoded: Encoded  # `encode_writes(writes)`, kept for the store
 
 
 def encode_writes(writes: Writes) -> Encoded:

@@ -73,14 +73,15 @@ def inspect_cmd(source, model_path, order_file, order_id, params_csv, limit, rat
     inspector = svc.inspector(dd, loaded, order, device, params_csv)
     with svc.user_errors():
         src = open_source(source, rate=rate or None, loop=loop)
-        if not (src.live or rate) and loop and limit is None:
+        paced = src.live or bool(rate)  # through the capture thread and the mailbox
+        if not paced and loop and limit is None:
             raise SourceError("--loop without --rate needs --limit")
-        if src.live or rate:
+        if paced:
             src.open()  # a missing camera or dead URL is a clear error right away
             src.close()
         dropped = 0
         try:
-            if src.live or rate:
+            if paced:
                 dropped = run_live(src, inspector, limit, as_json, timeout, watch)
             else:
                 run_finite(src, inspector, limit, as_json, watch)

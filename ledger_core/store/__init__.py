@@ -126,8 +126,7 @@ class LedgerStore:
                  "nonce": x.nonce, "raw": x.raw}
                 for i, x in enumerate(block.txs)
             )
-            encoded = result.encoded if result.encoded is not None else encode_writes(result.writes)
-            for key, data in encoded.items():
+            for key, data in result.encoded.items():
                 state[key] = (data, h)
         block, _commit, result, validators = entries[-1]
         with self.engine.begin() as conn:
