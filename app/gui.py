@@ -14,6 +14,7 @@ from app.identity_backend import StoreIdentityBackend
 from app.inspection_gui import models_page, operator_page
 from app.paths import DataDir
 from app.settings import Settings
+from ui.gui_thread_gc import freeze_long_lived, install_gui_thread_gc
 from ui.identity.page import IdentityPage
 from ui.main_window import MainWindow
 from ui.settings.page import SettingsPage
@@ -44,12 +45,14 @@ class GuiContext:
 
 
 def ensure_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication, created once; from then on the cyclic GC runs on its thread only."""
     app = QApplication.instance()
     if app is None:
         app = QApplication(argv or ["bcmlp"])
         app.setApplicationName("bcmlp")
         app.setOrganizationName("bcmlp")
         app.setApplicationVersion(__version__)
+    install_gui_thread_gc()
     return app
 
 
@@ -101,3 +104,11 @@ def show_warnings(ctx: GuiContext) -> None:
     for text in ctx.warnings:
         box = QMessageBox(QMessageBox.Icon.Warning, "bcmlp", text, parent=ctx.window)
         box.open()
+
+
+def show_main_window(ctx: GuiContext) -> None:
+    """Show the built window and its warnings; what exists now lives as long as the process, so
+    it is frozen out of the GUI thread's collections (they stay short over a shift)."""
+    ctx.window.show()
+    show_warnings(ctx)
+    freeze_long_lived()

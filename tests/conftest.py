@@ -17,17 +17,27 @@ SHARED_DATA = REPO.parent / "shared" / "data" / "neu-det"
 SCREENSHOTS = REPO / "tests" / "screenshots"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _gc_on_the_gui_thread(qapp):
+    """As in the app (ui/gui_thread_gc.py): the cyclic GC runs on the main thread only, so a
+    test's worker thread never destroys the Qt objects of this or an earlier test."""
+    from ui.gui_thread_gc import install_gui_thread_gc
+
+    return install_gui_thread_gc()
+
+
 @pytest.fixture(autouse=True)
-def _qt_deletions_stay_in_their_test(request):
+def _qt_deletions_stay_in_their_test(request, _gc_on_the_gui_thread):
     """pytest-qt closes a test's widgets and calls deleteLater, but nothing runs the deferred
     deletions until some later test enters an event loop, where they then happen beside that
-    test's worker threads (a segfault was seen there once, in a test that loaded a model on a
-    thread while earlier tests' pages were being destroyed). Run them at the end of their own test."""
+    test's worker threads. Run them, and the collections that are due, at the end of their own
+    test, on the main thread."""
     yield
     if "qtbot" in request.fixturenames:
         from PySide6.QtCore import QCoreApplication, QEvent
 
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    _gc_on_the_gui_thread.check()
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from app.commands.lazy import LazyGroup
 LAZY = {
     "inspection": "app.commands.bench_inspection_cmd:bench_inspection_cmd",
     "ledger": "app.commands.bench_ledger_cmd:bench_ledger_cmd",
+    "soak": "app.commands.bench_soak_cmd:bench_soak_cmd",
     "sync": "app.commands.bench_sync_cmd:bench_sync_cmd",
 }
 
 
 @click.group("bench", cls=LazyGroup, lazy=LAZY)
 def bench_cmd() -> None:
-    """Benchmarks (ledger, inspection, sync); each prints JSON."""
+    """Benchmarks (ledger, inspection, sync, soak); each prints JSON."""

@@ -40,7 +40,10 @@ def _raise_interrupt(signum, frame) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary at the end.")
 @click.option("--screenshots", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Window mode: after 6 s of inspection, save a PNG of every perspective here.")
-def demo_cmd(data_dir, headless, duration, as_json, screenshots) -> None:
+@click.option("--soak-report", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              hidden=True, help="Window mode, for `bcmlp bench soak`: drive the window as a user "
+                                "would and append status lines (JSON) to this file.")
+def demo_cmd(data_dir, headless, duration, as_json, screenshots, soak_report) -> None:
     """A local consortium of four companies (operator, trainer, auditor, monitor), each with its
     organisation, expert and validator node on loopback, playing the certified ML pipeline.
 
@@ -49,10 +52,10 @@ def demo_cmd(data_dir, headless, duration, as_json, screenshots) -> None:
     """
     from app.demo import Demo, default_root
 
-    if not headless:
-        from app.commands.gui_cmd import check_display
+    if not headless:  # before any node starts: Qt that cannot start would abort the process
+        from app.qt_probe import ensure_qt_can_start
 
-        check_display()
+        ensure_qt_can_start("bcmlp demo")
     say = _progress_printer()
     root = data_dir or default_root()
     say(f"demo folder: {root}")
@@ -68,7 +71,7 @@ def demo_cmd(data_dir, headless, duration, as_json, screenshots) -> None:
                 demo.cons.check_alive()
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         else:
-            _run_window(demo, say, screenshots)
+            _run_window(demo, say, screenshots, soak_report)
     except KeyboardInterrupt:
         interrupted = True
         say("stopping (interrupted)")
@@ -114,12 +117,12 @@ def _save_tour(window, folder: Path, say) -> None:
     say(f"screenshots of {len(window.perspective_keys())} perspectives in {folder}")
 
 
-def _run_window(demo, say, screenshots: Path | None = None) -> None:
+def _run_window(demo, say, screenshots: Path | None = None, soak_report: Path | None = None) -> None:
     """The main window on the operator's data dir; inspection starts once the gate passes."""
     from PySide6.QtCore import QTimer
 
     from app.demo import REPLAY_FPS, SAMPLES, make_inspector
-    from app.gui import build_main_window, ensure_app, show_warnings
+    from app.gui import build_main_window, ensure_app, show_main_window
     from app.inspection_gui import OperatorServices
 
     op = demo.cons.members["operator"].dd
@@ -145,8 +148,13 @@ def _run_window(demo, say, screenshots: Path | None = None) -> None:
     page.backend = GatedServices(op)
     ctx.window.show_perspective("operator")
     ctx.window.setWindowTitle(f"{ctx.window.windowTitle()} (demo: operator company)")
-    ctx.window.show()
-    show_warnings(ctx)
+    show_main_window(ctx)
+    driver = None
+    if soak_report is not None:
+        from app.soak_driver import SoakDriver
+
+        driver = SoakDriver(ctx.window, soak_report)
+        driver.start()
     state = {"started": False, "since": 0.0, "shot": screenshots is None}
 
     def tick() -> None:
@@ -177,5 +185,7 @@ def _run_window(demo, say, screenshots: Path | None = None) -> None:
         app.exec()
     finally:
         timer.stop()
+        if driver is not None:
+            driver.stop()
         page.shutdown()
         signal.signal(signal.SIGINT, signal.default_int_handler)

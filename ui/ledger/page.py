@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -193,11 +193,15 @@ class LedgerPage(QWidget):
     def start_verify(self) -> None:
         if self.store is None or (self.worker is not None and self.worker.isRunning()):
             return
+        if self.worker is not None:  # a finished run's thread object: freed, not kept all shift
+            self.worker.wait()
+            self.worker.deleteLater()
         self.worker = VerifyWorker(self.genesis_loader, self.store, self)
-        self.worker.progressed.connect(self._progress)
-        self.worker.succeeded.connect(self._verified)
-        self.worker.failed.connect(lambda msg: self._verify_done(f"verification could not run: {msg}"))
-        self.worker.cancelled.connect(lambda: self._verify_done("verification cancelled"))
+        queued = Qt.ConnectionType.QueuedConnection  # emitted on the worker's thread
+        self.worker.progressed.connect(self._progress, queued)
+        self.worker.succeeded.connect(self._verified, queued)
+        self.worker.failed.connect(self._verify_failed, queued)
+        self.worker.cancelled.connect(self._verify_cancelled, queued)
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_btn.show()
@@ -209,10 +213,20 @@ class LedgerPage(QWidget):
         if self.worker is not None:
             self.worker.cancel()
 
+    @Slot(str)
+    def _verify_failed(self, message: str) -> None:
+        self._verify_done(f"verification could not run: {message}")
+
+    @Slot()
+    def _verify_cancelled(self) -> None:
+        self._verify_done("verification cancelled")
+
+    @Slot(int, int)
     def _progress(self, height: int, top: int) -> None:
         self.progress.setRange(0, max(top, 1))
         self.progress.setValue(height)
 
+    @Slot(dict)
     def _verified(self, report: dict[str, Any]) -> None:
         if report["ok"]:
             msg = (f"chain verified: height {report['height']}, {report['transactions']} transactions, "

@@ -12,7 +12,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from inspection.engine import BadFrame, InspectionResult, InspectionWorker, Inspector
 from inspection.mailbox import Mailbox
@@ -59,7 +59,7 @@ class OperatorController(QObject):
         self._noks: deque[InspectionResult] = deque(maxlen=NOK_STRIP)
         self._preparing: threading.Thread | None = None
         self._pending: tuple | None = None
-        self._prepared.connect(self._on_prepared)
+        self._prepared.connect(self._on_prepared, Qt.ConnectionType.QueuedConnection)
 
     @property
     def running(self) -> bool:
@@ -90,6 +90,7 @@ class OperatorController(QObject):
         self._preparing.start()
         self.runningChanged.emit(True)
 
+    @Slot(object, object)
     def _on_prepared(self, token: object, result: object) -> None:
         pending, self._pending = self._pending, None
         if pending is None or pending[0] is not token:

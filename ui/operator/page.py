@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Slot
 from PySide6.QtGui import QFont, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -213,8 +213,9 @@ class OperatorPage(QWidget):
         self.browse_video.clicked.connect(self._browse_video)
         self.load_orders_button.clicked.connect(self._load_orders)
         self.order.currentIndexChanged.connect(self._order_changed)
-        self.controller.statusChanged.connect(self._on_status)
-        self.controller.errorRaised.connect(self._show_error)
+        queued = Qt.ConnectionType.QueuedConnection  # emitted on capture and inference threads
+        self.controller.statusChanged.connect(self._on_status, queued)
+        self.controller.errorRaised.connect(self._show_error, queued)
         self.controller.runningChanged.connect(self._on_running)
         self._set_orders(self._safe_orders())
 
@@ -315,11 +316,13 @@ class OperatorPage(QWidget):
         active model stops inspection and keeps Start disabled until the gate passes again."""
         self._layout.insertWidget(2, badge)
         self._gate_poller = poller
-        poller.status.connect(badge.set_status)
-        poller.status.connect(self._on_gate_status)
-        poller.failed.connect(self._on_gate_failed)
+        queued = Qt.ConnectionType.QueuedConnection  # emitted on the poller's thread
+        poller.status.connect(badge.set_status, queued)
+        poller.status.connect(self._on_gate_status, queued)
+        poller.failed.connect(self._on_gate_failed, queued)
         poller.start()
 
+    @Slot(dict)
     def _on_gate_status(self, st: dict) -> None:
         self._gate_refused = st.get("active") is None
         if self._gate_refused:
@@ -331,15 +334,18 @@ class OperatorPage(QWidget):
             self.banner.setVisible(False)
         self._on_running(self.controller.running)
 
+    @Slot(str)
     def _on_gate_failed(self, message: str) -> None:
         self.status.showMessage(f"model gate: {message}", 10_000)
 
+    @Slot(bool)
     def _on_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running and not self._gate_refused)
         self.stop_button.setEnabled(running)
         for w in (self.source, self.browse, self.browse_video):
             w.setEnabled(not running)
 
+    @Slot(object)
     def _on_status(self, s: SourceStatus) -> None:
         text = as_status(s)
         if not self._gate_refused:  # a refused model's banner outranks the source's
@@ -348,6 +354,7 @@ class OperatorPage(QWidget):
         if s.state == "ended":
             self.status.showMessage("source ended", 5000)
 
+    @Slot(str)
     def _show_error(self, text: str) -> None:
         if text.startswith("cannot start"):
             self.timer.stop()
