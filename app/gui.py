@@ -9,11 +9,13 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app import __version__
 from app.cert_gui import audit_page, certificates_page, trust_page
 from app.commands.ledger_common import ledger_page, network_page
+from app.errors import UserError
 from app.identity import IdentityStore
 from app.identity_backend import StoreIdentityBackend
 from app.inspection_gui import models_page, operator_page
 from app.paths import DataDir
 from app.settings import Settings
+from ui.binding_check import binding_problem
 from ui.gui_thread_gc import freeze_long_lived, install_gui_thread_gc
 from ui.identity.page import IdentityPage
 from ui.main_window import MainWindow
@@ -47,6 +49,9 @@ class GuiContext:
 def ensure_app(argv: list[str] | None = None) -> QApplication:
     """The QApplication, created once; from then on the cyclic GC runs on its thread only."""
     app = QApplication.instance()
+    problem = binding_problem()
+    if problem:
+        raise UserError(problem)
     if app is None:
         app = QApplication(argv or ["bcmlp"])
         app.setApplicationName("bcmlp")
