@@ -243,7 +243,7 @@ def _model_checks(rep: Report, live: Live, cert_id: str | None, height: int) -> 
     tv = TrustView(live.get, live.keys, live.height)
     e = tv.cert(cert_id).expected_ppm
     rep.add("model trust", e >= tv.threshold_ppm,
-            f"expected trust {e / PPM:.3f} vs threshold {tv.threshold_ppm / PPM:.3f} at height {live.height}")
+            f"expected trust {e / PPM:.4f} vs threshold {tv.threshold_ppm / PPM:.4f} at height {live.height}")
 
 
 def verify_record(dd: DataDir, record_ref: str) -> Report:

@@ -1,26 +1,52 @@
-"""Wiring of the Certificates and Trust perspectives to the local ledger database."""
+"""Wiring of the Certificates, Trust and Inspection audit perspectives (and the Models page's
+ledger box) to the local ledger database: fresh snapshots for the pages' loads, which run on
+worker threads, and a cheap head height that the pages poll while shown."""
 
 from __future__ import annotations
+
+import threading
 
 from app.paths import DataDir
 
 
-def _opener(dd: DataDir):
-    """Opens a fresh read-only snapshot (store, genesis, live state) on each call."""
+def snapshot_opener(dd: DataDir):
+    """Opens a fresh read-only snapshot (store, genesis, live state) on each call; the previous
+    one is closed (its engine still answers a verification that holds it, with new connections)."""
     from app.commands.cert_common import open_view
 
     views: list = []
+    lock = threading.Lock()  # loads run on workers; a verification asked before any load, here
 
     def open_snapshot():
-        while views:
-            views.pop().close()
-        if not dd.ledger_db.exists():
-            raise LookupError(f"No chain in {dd.root} yet: start one with `bcmlp node --dev`, then press Reload.")
-        view = open_view(dd)
-        views.append(view)
-        return view.store, view.genesis, view.live
+        with lock:
+            while views:
+                views.pop().close()
+            if not dd.ledger_db.exists():
+                raise LookupError(f"No chain in {dd.root} yet: start one with `bcmlp node --dev`; "
+                                  "this page follows it once it runs.")
+            view = open_view(dd)
+            views.append(view)
+            return view.store, view.genesis, view.live
 
     return open_snapshot
+
+
+def ledger_head(dd: DataDir):
+    """The ledger's head height through one cheap query, over one engine kept for the page's life
+    (raises while there is no ledger database yet). Called on the GUI thread only."""
+    stores: list = []
+
+    def height() -> int:
+        if not stores:
+            from app.commands.ledger_common import ledger_engine
+            from ledger_core.store import LedgerStore
+
+            if not dd.ledger_db.exists():
+                raise LookupError(f"no ledger in {dd.root} yet")
+            stores.append(LedgerStore(ledger_engine(dd, None, must_exist=True), run_migrations=False))
+        return stores[0].height()
+
+    return height
 
 
 def certificates_page(dd: DataDir):
@@ -28,7 +54,7 @@ def certificates_page(dd: DataDir):
 
     from ui.certificates.page import CertificatesPage
 
-    page = CertificatesPage(_opener(dd))
+    page = CertificatesPage(snapshot_opener(dd), ledger_head(dd))
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(page.shutdown)
@@ -57,7 +83,7 @@ def trust_page(dd: DataDir):
 
     from ui.trust.page import TrustPage
 
-    page = TrustPage(_opener(dd), _rating_submitter(dd))
+    page = TrustPage(snapshot_opener(dd), _rating_submitter(dd), ledger_head(dd))
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(page.shutdown)
@@ -72,12 +98,14 @@ def audit_page(dd: DataDir):
     from ui.audit.page import AuditBackend, AuditPage
 
     stores: dict = {}
+    lock = threading.Lock()  # the page's loads read records on a worker, searches on the GUI thread
 
     def records():
-        if "records" not in stores:
-            from app.inspection_services import image_store, record_store
+        with lock:
+            if "records" not in stores:
+                from app.inspection_services import image_store, record_store
 
-            stores["records"], stores["images"] = record_store(dd), image_store(dd)
+                stores["records"], stores["images"] = record_store(dd), image_store(dd)
         return stores["records"]
 
     def find(workpiece: str):
@@ -101,7 +129,21 @@ def audit_page(dd: DataDir):
         finally:
             view.close()
 
-    page = AuditPage(AuditBackend(find, image, lambda rid: verify_record(dd, str(rid)), reports, newest))
+    height = ledger_head(dd)
+
+    def head():
+        """New blocks (monitoring reports, anchored batches) and new records both show."""
+        try:
+            top = height()
+        except Exception:  # noqa: BLE001 - no ledger yet: the records alone
+            top = None
+        newest_record = records().newest(None, 1)
+        return top, newest_record[0].id if newest_record else None
+
+    def verify(record_id: int):
+        return verify_record(dd, str(record_id))
+
+    page = AuditPage(AuditBackend(find, image, verify, reports, newest, head))
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(page.shutdown)

@@ -75,12 +75,15 @@ def attach_station_gate(page, dd: DataDir, weights: Path) -> None:
 
 
 def models_page(dd: DataDir):
-    """The Models perspective; a running training is cancelled and joined on quit."""
+    """The Models perspective, with the model certificates of the local ledger; a running training
+    is cancelled and joined on quit."""
     from PySide6.QtWidgets import QApplication
 
+    from app.cert_gui import ledger_head, snapshot_opener
+    from ui.models.ledger_box import ModelLedger
     from ui.models.page import ModelsPage
 
-    page = ModelsPage(ModelServices(dd))
+    page = ModelsPage(ModelServices(dd), ledger=ModelLedger(snapshot_opener(dd), ledger_head(dd)))
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(page.shutdown)

@@ -325,7 +325,7 @@ def check_bundle(
     else:
         ct, thr = int(bundle["trust"]["expected_ppm"]), int(bundle["trust"]["threshold_ppm"])
         where = f"as stated by the exporter at height {bundle['as_of']['height']}"
-    add("trust", ct >= thr, f"expected trust {ct / PPM:.3f} vs threshold {thr / PPM:.3f} {where}")
+    add("trust", ct >= thr, f"expected trust {ct / PPM:.4f} vs threshold {thr / PPM:.4f} {where}")
     # lineage
     lineage = bundle.get("lineage") or []
     by_id = {lb["cert_id"]: lb for lb in lineage if isinstance(lb, dict) and isinstance(lb.get("cert_id"), str)}

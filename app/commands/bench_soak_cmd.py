@@ -86,6 +86,8 @@ class _Sampler:
 
         try:
             with self.proc.oneshot():
+                if self.proc.status() == psutil.STATUS_ZOMBIE:
+                    return None
                 row = {"t": t, "rss_mb": self.proc.memory_info().rss / 2**20,
                        "threads": self.proc.num_threads(),
                        "fds": self.proc.num_fds() if hasattr(self.proc, "num_fds")
@@ -187,8 +189,8 @@ def _soak(child, report: Path, err: Path, minutes: float, sample_s: float, resul
         task = progress.add_task("starting", total=duration)
         while True:
             t = time.monotonic() - t0
-            row = sampler.sample(t)
-            if child.poll() is not None or row is None:
+            row = None if child.poll() is not None else sampler.sample(t)
+            if row is None:
                 _crashed(child, err, result, f"the window process ended after {t:.0f} s of soak")
                 break
             status = _last_json(report)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import sqlalchemy as sa
+from PySide6.QtCore import Qt
 
 from app.anchoring import Anchorer, anchor_engine, check_record
 from app.db import make_engine, sqlite_url
@@ -60,12 +61,12 @@ def test_find_show_and_prove(qtbot, tmp_path):
 
     page = AuditPage(AuditBackend(find, image, verify, reports, newest))
     qtbot.addWidget(page)
-    # opened with an empty search: the newest records first
+    page.resize(1100, 650)
+    page.show()  # the first showing loads, on a worker: the newest records first
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=10_000)
     assert [page.model.row(i)["id"] for i in range(page.model.rowCount())] == [3, 2, 1]
     assert page.reports_table.rowCount() == 1
     assert [page.reports_table.item(0, c).text() for c in (1, 2, 3, 4)] == ["plant", "camera-1", "degraded", "fps=12"]
-    page.resize(1100, 650)
-    page.show()
     page.search.setText("wp-7")
     page.find()
     assert page.model.rowCount() == 2 and page.model.index(0, 0).data() == "3"
@@ -80,6 +81,10 @@ def test_find_show_and_prove(qtbot, tmp_path):
     page.start_verify()
     qtbot.waitUntil(lambda: page.worker is None, timeout=10_000)
     assert page.verdict_label.text() == "FAILED"
+    tree = page.checks.tree  # the first failing check is selected; its reason shows whole below
+    failed = tree.currentItem()
+    assert failed.text(1) == "FAIL" and failed.data(2, Qt.ItemDataRole.ToolTipRole) == failed.text(2)
+    assert page.checks.details.toPlainText() == failed.text(2) and len(failed.text(2)) > 20
     page.search.setText("nope")
     page.find()
     assert page.model.rowCount() == 0 and "no records" in page.verdict_label.text()

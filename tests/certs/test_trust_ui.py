@@ -34,7 +34,8 @@ def setup(qtbot, tmp_path):
     page = TrustPage(opener, submit)
     qtbot.addWidget(page)
     page.resize(1200, 700)
-    page.show()
+    page.show()  # the first showing loads, on a worker
+    qtbot.waitUntil(lambda: page.data is not None, timeout=10_000)
     yield w, ids, page, sent
     page.shutdown()
 
@@ -58,7 +59,8 @@ def test_opinions_ratings_history_and_form(qtbot, setup):
     assert "issuer's expected trust" in page.table.item(cert_row, 3).toolTip()
     page.table.setCurrentCell(row, 0)
     assert page.ratings.rowCount() == 2 and {page.ratings.item(i, 0).text() for i in range(2)} == {"aud2", "aud3"}
-    xs, ys = page.curve.getData()
+    qtbot.waitUntil(lambda: page.history is not None and page.history.subject == trainer, timeout=10_000)
+    xs, ys = page.plot.expected.getData()
     assert xs[0] == 0 and ys[0] == 0.5 and len(xs) >= 3  # from base rate, up, then down
     assert max(ys) > ys[-1]
     page.grab().save(str(SCREENSHOTS / "trust.png"))
@@ -69,6 +71,8 @@ def test_opinions_ratings_history_and_form(qtbot, setup):
     assert "pending" in page.rate_state.text()
     qtbot.waitUntil(lambda: page.worker is None, timeout=10_000)
     assert "committed at height" in page.rate_state.text() and sent[-1]["positive"] == 950
+    # the page reloads once the rating is committed
+    qtbot.waitUntil(lambda: page.data.height == w.chain.state.height, timeout=10_000)
     assert page.subjects[_row(page, ids["model"])]["op"].contributions[0].score == 95
     page.start_rating(page.selected(), ids["model"], "nope")
     qtbot.waitUntil(lambda: page.worker is None, timeout=10_000)

@@ -1,9 +1,11 @@
 """The Certificates perspective: filters, lineage tree, verification on a worker (certificate and
-dropped files), PDF report, screenshot."""
+dropped files), every reason readable whole, PDF report, screenshot."""
 
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 
 from ledger_core.manifest import build_manifest
 from ledger_core.proofs import Live
@@ -28,7 +30,8 @@ def page(qtbot, tmp_path):
     p = CertificatesPage(opener)
     qtbot.addWidget(p)
     p.resize(1200, 700)
-    p.show()
+    p.show()  # the first showing loads, on a worker
+    qtbot.waitUntil(lambda: p.model.rowCount() == 4, timeout=10_000)
     yield p, ids, ds
     p.shutdown()
 
@@ -61,9 +64,20 @@ def test_list_filters_lineage_verify_and_report(qtbot, page, tmp_path):
     p.start_verify(ids["model"], None)
     qtbot.waitUntil(lambda: p.worker is None, timeout=10_000)
     assert p.verdict_label.text().startswith("FAILED")
-    results = {p.verdict.topLevelItem(i).text(0): p.verdict.topLevelItem(i).text(1)
-               for i in range(p.verdict.topLevelItemCount())}
+    tree = p.checks.tree
+    results = {tree.topLevelItem(i).text(0): tree.topLevelItem(i).text(1) for i in range(tree.topLevelItemCount())}
     assert results[f"lineage {ids['labels'][:16]}: not revoked"] == "FAIL" and results["commit"] == "pass"
+    # every reason can be read whole: the cell's tooltip, and the pane under the table (the first
+    # failure is selected); Ctrl+C copies it
+    for i, check in enumerate(p.report.checks):
+        assert tree.topLevelItem(i).data(2, Qt.ItemDataRole.ToolTipRole) == check.reason
+    failed = next(i for i, c in enumerate(p.report.checks) if not c.ok)
+    assert tree.currentItem() is tree.topLevelItem(failed)
+    assert p.checks.details.toPlainText() == p.report.checks[failed].reason
+    tree.setCurrentItem(tree.topLevelItem(0))
+    assert p.checks.details.toPlainText() == p.report.checks[0].reason
+    p.checks.copy_current()
+    assert QGuiApplication.clipboard().text() == p.report.checks[0].reason
     p.grab().save(str(SCREENSHOTS / "certificates.png"))
     pdf = tmp_path / "report.pdf"
     p.export_pdf(pdf)
@@ -75,13 +89,16 @@ def test_list_filters_lineage_verify_and_report(qtbot, page, tmp_path):
     (ds / "crazing" / "b.png").write_bytes(b"poison")
     p.start_verify(None, ds)
     qtbot.waitUntil(lambda: p.worker is None, timeout=10_000)
-    assert p.verdict_label.text() == "FAILED" and p.verdict.topLevelItem(0).text(0) == "files"
+    assert p.verdict_label.text() == "FAILED" and p.checks.tree.topLevelItem(0).text(0) == "files"
 
 
 def test_no_chain_is_a_message(qtbot):
     def opener():
         raise LookupError("No chain yet")
 
-    p = CertificatesPage(opener)
+    p = CertificatesPage(opener, head=lambda: 1 / 0, live_ms=20)
     qtbot.addWidget(p)
-    assert p.message.text() == "No chain yet" and p.model.rowCount() == 0
+    p.show()
+    qtbot.waitUntil(lambda: p.message.text() == "No chain yet", timeout=10_000)
+    assert p.model.rowCount() == 0
+    p.shutdown()

@@ -1,17 +1,19 @@
 """The Inspection audit perspective: the newest inspection records (older ones load as the table
 scrolls, a keyset page at a time) or those of one workpiece; a record's JSON and image, and its
-proof against the ledger check by check (on a worker thread); below, the monitoring reports
-that the condition-monitoring role put on the ledger."""
+proof against the ledger check by check (on a worker thread), every reason readable whole;
+below, the monitoring reports that the condition-monitoring role put on the ledger. While shown,
+the page follows new blocks and new records (the selection and scroll position stay)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import QModelIndex, Qt, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QGroupBox,
@@ -25,13 +27,15 @@ from PySide6.QtWidgets import (
     QTableView,
     QTableWidget,
     QTableWidgetItem,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from ui.audit.worker import AuditLoad, VerifyWorker, load_audit
+from ui.certificates.checks import ChecksView
+from ui.jobs import QUEUED
 from ui.keyset_model import KeysetTableModel
+from ui.live import HeadFollower, keep_place
 
 
 def _when(ns: int) -> str:
@@ -46,6 +50,18 @@ class AuditBackend:
     reports: Callable[[], list[dict[str, Any]]] | None = None  # monitor.report records, newest first
     # (below record id or None, limit) -> records newest first
     newest: Callable[[int | None, int], list[dict[str, Any]]] | None = None
+    # what moves when there is something new to show, through cheap queries (e.g. the ledger's
+    # height and the newest record id); None: the page loads when first shown and on Reload
+    head: Callable[[], Hashable] | None = None
+
+
+def record_id(index: QModelIndex) -> int | None:
+    row = index.data(Qt.ItemDataRole.UserRole)
+    return None if row is None else row["id"]
+
+
+def report_tx(index: QModelIndex) -> str | None:
+    return index.data(Qt.ItemDataRole.UserRole)
 
 
 class RecordsModel(KeysetTableModel):
@@ -69,27 +85,28 @@ class RecordsModel(KeysetTableModel):
         return (str(row.get("id")), row["workpiece_id"], _when(row["inspected_at_ns"]), row["verdict"],
                 f"{row['quality_permille'] / 1000:.3f}", row.get("model_cert_id") or "-")[col]
 
-
-class _Verify(QThread):
-    done = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, fn: Callable[[int], Any], record_id: int, parent=None) -> None:
-        super().__init__(parent)
-        self.fn, self.record_id = fn, record_id
-
-    def run(self) -> None:
-        try:
-            self.done.emit(self.fn(self.record_id))
-        except Exception as exc:  # noqa: BLE001 - shown to the user
-            self.failed.emit(str(exc))
+    def show_newest(self, page: list[dict[str, Any]]) -> int:
+        """Merge a freshly read newest page: the records newer than the top row go on top, and the
+        older pages loaded meanwhile stay; a full page of only newer records may leave a gap
+        below it, so the table starts over from that page. Returns how many rows are new."""
+        if self._rows and not (page and len(page) >= self.page_size and page[-1]["id"] > self._rows[0]["id"]):
+            new = [r for r in page if r["id"] > self._rows[0]["id"]]
+            if new:
+                self._insert(0, new)
+            return len(new)
+        self.beginResetModel()
+        self._rows = list(page)
+        self._exhausted = len(page) < self.page_size
+        self.endResetModel()
+        return len(page)
 
 
 class AuditPage(QWidget):
-    def __init__(self, backend: AuditBackend, parent=None) -> None:
+    def __init__(self, backend: AuditBackend, live_ms: int = 1000, parent=None) -> None:
         super().__init__(parent)
         self.backend = backend
-        self.worker: _Verify | None = None
+        self.worker: VerifyWorker | None = None
+        self.newest_shown = True  # the table lists the newest records, not a search's
         self.search = QLineEdit(placeholderText="Workpiece id (empty: the newest records)")
         self.search.returnPressed.connect(self.find)
         find_btn = QPushButton("Find")
@@ -98,7 +115,7 @@ class AuditPage(QWidget):
         top.addWidget(self.search, 1)
         top.addWidget(find_btn)
         self.model = RecordsModel(backend.newest, self)
-        self.model.failed.connect(lambda msg: self.verdict_label.setText(msg))
+        self.model.failed.connect(self._show_error)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
@@ -108,7 +125,7 @@ class AuditPage(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         for col, width in enumerate((60, 150, 175, 60, 60)):
             self.table.setColumnWidth(col, width)
-        self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self.show_record(cur.row()))
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.detail = QPlainTextEdit(readOnly=True)
         self.picture = QLabel("no image")
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -117,8 +134,7 @@ class AuditPage(QWidget):
         self.verify_btn.clicked.connect(self.start_verify)
         self.verdict_label = QLabel()
         self.verdict_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.checks = QTreeWidget()
-        self.checks.setHeaderLabels(["Check", "Result", "Reason"])
+        self.checks = ChecksView()
         upper = QHBoxLayout()
         upper.addWidget(self.detail, 2)
         upper.addWidget(self.picture, 1)
@@ -140,8 +156,12 @@ class AuditPage(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(outer, 1)
-        self.load_reports()
-        self.find()
+
+        self.follower = HeadFollower(self, partial(load_audit, backend.newest, backend.reports,
+                                                   self.model.page_size), backend.head, live_ms)
+        self.follower.loaded.connect(self._loaded)
+        self.follower.failed.connect(self._show_error)
+        self.reports_reload.clicked.connect(self.follower.refresh)
 
     def _reports_box(self) -> QGroupBox:
         box = QGroupBox("Monitoring reports on the ledger")
@@ -152,38 +172,61 @@ class AuditPage(QWidget):
         self.reports_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.reports_table.verticalHeader().hide()
         self.reports_table.horizontalHeader().setStretchLastSection(True)
-        self.reports_status = QLabel()
-        reload_btn = QPushButton("Reload")
-        reload_btn.clicked.connect(self.load_reports)
+        self.reports_status = QLabel("Reading the ledger…")
+        self.reports_reload = QPushButton("Reload")
         row = QHBoxLayout()
         row.addWidget(self.reports_status, 1)
-        row.addWidget(reload_btn)
+        row.addWidget(self.reports_reload)
         lay = QVBoxLayout(box)
         lay.addLayout(row)
         lay.addWidget(self.reports_table, 1)
         box.setVisible(self.backend.reports is not None)
         return box
 
-    def load_reports(self) -> None:
-        if self.backend.reports is None:
-            return
+    def reload(self) -> None:
+        """Load now, on the calling thread (new blocks and Reload load on a worker)."""
         try:
-            reports = self.backend.reports()
-        except Exception as exc:  # noqa: BLE001 - no ledger yet, or unreadable: say so
-            reports = []
-            self.reports_status.setText(f"reports unavailable: {exc}")
+            data = load_audit(self.backend.newest, self.backend.reports, self.model.page_size)
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            self._show_error(str(exc))
         else:
-            self.reports_status.setText(f"{len(reports)} report(s), newest first")
+            self._loaded(data)
+
+    @Slot(object)
+    def _loaded(self, data: AuditLoad) -> None:
+        if data.reports is not None:
+            self._show_reports(data.reports, data.reports_error)
+        if data.newest is not None and self.newest_shown:
+            restore = keep_place(self.table, record_id)
+            self.model.show_newest(data.newest)
+            restore()
+            if not self.table.currentIndex().isValid() and self.model.rowCount():
+                self.table.setCurrentIndex(self.model.index(0, 0))
+
+    def _show_reports(self, reports: list[dict[str, Any]], error: str) -> None:
+        restore = keep_place(self.reports_table, report_tx)
+        self.reports_status.setText(error or f"{len(reports)} report(s), newest first")
+        self.reports_table.setRowCount(0)
         self.reports_table.setRowCount(len(reports))
         for r_i, r in enumerate(reports):
             metrics = ", ".join(f"{k}={v}" for k, v in sorted(r.get("metrics", {}).items()))
             for col, text in enumerate((str(r["height"]), r.get("org", ""), r["component"], r["status"],
                                         metrics, (r.get("about") or "-")[:16])):
-                self.reports_table.setItem(r_i, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if col == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, r["tx"])
+                self.reports_table.setItem(r_i, col, item)
+        restore()
 
+    @Slot(str)
+    def _show_error(self, message: str) -> None:
+        self.verdict_label.setText(message)
+
+    @Slot()
     def find(self) -> None:
         """The records of the workpiece in the search box, or the newest records when it is empty."""
         wid = self.search.text().strip()
+        self.newest_shown = not wid
         self.verdict_label.setText("")
         if wid:
             try:
@@ -200,15 +243,13 @@ class AuditPage(QWidget):
         else:
             self.show_record(-1)
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        """Coming back to the page shows the records inspected meanwhile (unless searching)."""
-        super().showEvent(event)
-        if not self.search.text().strip() and self.worker is None:
-            self.find()
-
     def selected(self) -> dict[str, Any] | None:
         row = self.table.currentIndex().row()
         return self.model.row(row) if 0 <= row < self.model.rowCount() else None
+
+    @Slot(QModelIndex, QModelIndex)
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.show_record(current.row())
 
     def show_record(self, row: int) -> None:
         self.checks.clear()
@@ -226,31 +267,37 @@ class AuditPage(QWidget):
         else:
             self.picture.setText("image not in the history store" if data is None else "image cannot be shown")
 
+    @Slot()
     def start_verify(self) -> None:
         rec = self.selected()
         if self.worker is not None or rec is None:
             return
         self.checks.clear()
         self.verdict_label.setText(f"verifying record {rec['id']}…")
-        self.worker = _Verify(self.backend.verify, int(rec["id"]), self)
-        self.worker.done.connect(self._done)
-        self.worker.failed.connect(lambda msg: self._finish(f"verification could not run: {msg}"))
+        self.worker = VerifyWorker(self.backend.verify, int(rec["id"]), self)
+        self.worker.done.connect(self._done, QUEUED)
+        self.worker.failed.connect(self._failed, QUEUED)
         self.worker.start()
 
+    @Slot(object)
     def _done(self, rep: Any) -> None:
-        for c in rep.checks:
-            item = QTreeWidgetItem(self.checks, [c.name, "pass" if c.ok else "FAIL", c.reason])
-            item.setToolTip(2, c.reason)
-        self.checks.resizeColumnToContents(0)
+        self.checks.show_checks(rep.checks)
         self._finish("VERIFIED: this result is anchored on the ledger" if rep.ok else "FAILED")
+
+    @Slot(str)
+    def _failed(self, message: str) -> None:
+        self._finish(f"verification could not run: {message}")
 
     def _finish(self, text: str) -> None:
         self.verdict_label.setText(text)
         if self.worker is not None:
             self.worker.wait()
+            self.worker.deleteLater()
             self.worker = None
 
     def shutdown(self) -> None:
+        """Stop following the ledger and join the workers (the window closes)."""
+        self.follower.shutdown()
         if self.worker is not None:
             self.worker.wait()
             self.worker = None

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QThread, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy
 
 
@@ -28,6 +28,7 @@ class GateBadge(QFrame):
         lay.addWidget(self.detail, 1)
         self.passed: bool | None = None
 
+    @Slot(dict)  # the poller's status arrives from its thread: queued to this slot
     def set_status(self, st: dict[str, Any]) -> None:
         v = st.get("verdict") or {}
         active = st.get("active")

@@ -47,6 +47,12 @@ class CertsModel(QAbstractTableModel):
         return None
 
 
+def cert_id(index: QModelIndex) -> str | None:
+    """The certificate id of a row of CertsModel (or of a proxy over it)."""
+    row = index.data(Qt.ItemDataRole.UserRole)
+    return None if row is None else row["id"]
+
+
 class CertsFilter(QSortFilterProxyModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

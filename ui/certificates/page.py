@@ -1,15 +1,17 @@
-"""The Certificates perspective: the list with filters by kind, issuer and status; the selected
-certificate's lineage as a tree; verification check by check on a worker (drop a file or folder
-onto the page to verify it, with progress and cancel); the audit report exported as PDF."""
+"""The Certificates perspective: the list with filters by kind, issuer and status, following new
+blocks while shown (the selection and scroll position stay); the selected certificate's lineage
+as a tree; verification check by check on a worker (drop a file or folder onto the page to
+verify it, with progress and cancel), every reason readable whole; the audit report as PDF."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt, Slot
 from PySide6.QtGui import QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,20 +34,28 @@ from PySide6.QtWidgets import (
 from ledger_core.certs import LINEAGE
 from ledger_core.gate import TrustView
 from ledger_core.proofs import Report
-from ui.certificates.model import CertsFilter, CertsModel, cert_rows
-from ui.certificates.worker import VerifyWorker
+from ui.certificates.checks import ChecksView
+from ui.certificates.model import CertsFilter, CertsModel, cert_id
+from ui.certificates.worker import CertsLoad, VerifyWorker, load_certificates
+from ui.jobs import QUEUED
+from ui.live import HeadFollower, keep_place
 
 # returns (store, genesis, live) of the local ledger, or raises with a message for the user
 Opener = Callable[[], tuple[Any, Any, Any]]
+# the ledger's head height through one cheap query (raises while there is no ledger)
+Head = Callable[[], Hashable]
 
 
 class CertificatesPage(QWidget):
-    def __init__(self, opener: Opener, parent=None) -> None:
+    def __init__(self, opener: Opener, head: Head | None = None, live_ms: int = 1000, parent=None) -> None:
         super().__init__(parent)
         self.opener = opener
         self.snapshot: tuple[Any, Any, Any] | None = None
+        self.trust_view: TrustView | None = None
+        self.height: int | None = None
         self.worker: VerifyWorker | None = None
         self.report: Report | None = None
+        self.report_height: int | None = None  # of the snapshot the report was verified against
         self.setAcceptDrops(True)
 
         self.kind = QComboBox()
@@ -57,7 +67,6 @@ class CertificatesPage(QWidget):
             w.currentIndexChanged.connect(self._filter)
         self.issuer.textChanged.connect(self._filter)
         self.reload_btn = QPushButton("Reload")
-        self.reload_btn.clicked.connect(self.reload)
         top = QHBoxLayout()
         for w in (QLabel("Filter:"), self.kind, self.status_filter, self.issuer):
             top.addWidget(w)
@@ -73,17 +82,16 @@ class CertificatesPage(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.selectionModel().currentRowChanged.connect(lambda cur, _p: self.show_cert(self._row(cur)))
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 
         self.lineage = QTreeWidget()
         self.lineage.setHeaderLabels(["Lineage", "Status", "Trust"])
         self.verdict_label = QLabel("Drop a file or folder here to verify it, or select a certificate.")
         self.verdict_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.verdict = QTreeWidget()
-        self.verdict.setHeaderLabels(["Check", "Result", "Reason"])
-        self.verdict.setWordWrap(True)
+        self.verdict_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.checks = ChecksView()
         self.verify_btn = QPushButton("Verify selected")
-        self.verify_btn.clicked.connect(lambda: self.start_verify(self.selected_id(), None))
+        self.verify_btn.clicked.connect(self.verify_selected)
         self.files_btn = QPushButton("Verify files…")
         self.files_btn.clicked.connect(self._ask_files)
         self.cancel_btn = QPushButton("Cancel")
@@ -102,7 +110,7 @@ class CertificatesPage(QWidget):
         rl.addWidget(self.lineage, 2)
         rl.addLayout(buttons)
         rl.addWidget(self.verdict_label)
-        rl.addWidget(self.verdict, 3)
+        rl.addWidget(self.checks, 3)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(right)
@@ -113,25 +121,40 @@ class CertificatesPage(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.message)
         lay.addWidget(split, 1)
-        self.reload()
+
+        # the list follows new blocks while the page is shown; loads run on a worker
+        self.message.setText("Reading the ledger…")
+        self.follower = HeadFollower(self, partial(load_certificates, opener), head, live_ms)
+        self.follower.loaded.connect(self._loaded)
+        self.follower.failed.connect(self._load_failed)
+        self.reload_btn.clicked.connect(self.follower.refresh)
 
     # -- data ----------------------------------------------------------------------------
 
     def reload(self) -> None:
+        """Load now, on the calling thread (Reload and new blocks load on a worker)."""
         try:
-            self.snapshot = self.opener()
+            data = load_certificates(self.opener)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            self.snapshot = None
-            self.model.set_rows([])
-            self.message.setText(str(exc))
-            self.message.show()
-            return
-        live = self.snapshot[2]
-        tv = TrustView(live.get, live.keys, live.height)
-        self.model.set_rows(cert_rows(live, lambda cid: tv.cert(cid).expected_ppm))
-        self.trust_view = tv
-        self.message.setText(f"{self.model.rowCount()} certificates at height {live.height}; "
-                             f"trust threshold {tv.threshold_ppm / 1e6:.3f}")
+            self._load_failed(str(exc))
+        else:
+            self._loaded(data)
+
+    @Slot(object)
+    def _loaded(self, data: CertsLoad) -> None:
+        self.snapshot, self.trust_view, self.height = data.snapshot, data.trust, data.height
+        if data.rows != self.model.rows:  # most blocks change no certificate: nothing to redraw
+            restore = keep_place(self.table, cert_id)
+            self.model.set_rows(data.rows)
+            restore()
+        self.message.setText(f"{self.model.rowCount()} certificates at height {data.height}; "
+                             f"trust threshold {data.trust.threshold_ppm / 1e6:.3f}")
+
+    @Slot(str)
+    def _load_failed(self, message: str) -> None:
+        # what was loaded before stays on screen: a passing read error must not lose the user's place
+        shown = "" if self.height is None else f" (showing height {self.height})"
+        self.message.setText(message + shown)
 
     def _filter(self) -> None:
         self.proxy.set_filter("" if self.kind.currentIndex() == 0 else self.kind.currentText(),
@@ -146,6 +169,10 @@ class CertificatesPage(QWidget):
     def selected_id(self) -> str | None:
         r = self._row(self.table.currentIndex())
         return None if r is None else r["id"]
+
+    @Slot(QModelIndex, QModelIndex)
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.show_cert(self._row(current))
 
     def show_cert(self, row: dict[str, Any] | None) -> None:
         self.lineage.clear()
@@ -172,54 +199,74 @@ class CertificatesPage(QWidget):
 
     # -- verification --------------------------------------------------------------------
 
+    @Slot()
+    def verify_selected(self) -> None:
+        self.start_verify(self.selected_id(), None)
+
     def start_verify(self, cert_id: str | None, path: Path | None) -> None:
-        if self.worker is not None or self.snapshot is None or (cert_id is None and path is None):
+        if self.worker is not None or (cert_id is None and path is None):
             return
-        self.verdict.clear()
+        if self.snapshot is None:  # asked before the first load came back
+            self.reload()
+            if self.snapshot is None:
+                return
+        self.checks.clear()
         self.verdict_label.setText(f"Verifying {path.name if path else cert_id[:16]}…")
         self.worker = VerifyWorker(self.snapshot, cert_id, path, self)
-        self.worker.progressed.connect(self._progress)
-        self.worker.succeeded.connect(self._done)
-        self.worker.failed.connect(lambda msg: self._finish(f"Verification could not run: {msg}"))
-        self.worker.cancelled.connect(lambda: self._finish("Verification cancelled."))
+        self.worker.progressed.connect(self._progress, QUEUED)
+        self.worker.succeeded.connect(self._done, QUEUED)
+        self.worker.failed.connect(self._failed, QUEUED)
+        self.worker.cancelled.connect(self._cancelled, QUEUED)
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_btn.show()
         self.worker.start()
 
+    @Slot()
     def cancel_verify(self) -> None:
         if self.worker is not None:
             self.worker.cancel()
 
+    @Slot(int, int)
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, 1000)
         self.progress.setValue(1000 if total == 0 else done * 1000 // total)
 
+    @Slot(object)
     def _done(self, rep: Report) -> None:
         self.report = rep
-        for c in rep.checks:
-            item = QTreeWidgetItem(self.verdict, [c.name, "pass" if c.ok else "FAIL", c.reason])
-            item.setToolTip(2, c.reason)
-            if not c.ok:
-                item.setForeground(1, Qt.GlobalColor.red)
-        self.verdict.resizeColumnToContents(0)
-        self.verdict.resizeColumnToContents(1)
+        self.report_height = self.worker.snapshot[2].height if self.worker is not None else None
+        self.checks.show_checks(rep.checks)
         self.pdf_btn.setEnabled(True)
         self._finish(("VERIFIED" if rep.ok else "FAILED") + (f": certificate {rep.cert_id}" if rep.cert_id else ""))
 
+    @Slot(str)
+    def _failed(self, message: str) -> None:
+        self._finish(f"Verification could not run: {message}")
+
+    @Slot()
+    def _cancelled(self) -> None:
+        self._finish("Verification cancelled.")
+
     def _finish(self, text: str) -> None:
         self.verdict_label.setText(text)
+        self.verdict_label.setToolTip(text)  # a certificate id may not fit beside the buttons
         self.progress.hide()
         self.cancel_btn.hide()
+        self._drop_worker()
+
+    def _drop_worker(self) -> None:
         if self.worker is not None:
             self.worker.wait()
+            self.worker.deleteLater()
             self.worker = None
 
     def shutdown(self) -> None:
+        """Stop following the ledger and join the workers (the window closes)."""
+        self.follower.shutdown()
         if self.worker is not None:
             self.worker.cancel()
-            self.worker.wait()
-            self.worker = None
+            self._drop_worker()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
         if event.mimeData().hasUrls():
@@ -231,6 +278,7 @@ class CertificatesPage(QWidget):
             self.start_verify(None, Path(urls[0].toLocalFile()))
             event.acceptProposedAction()
 
+    @Slot()
     def _ask_files(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Verify a folder") or None
         if path:
@@ -244,7 +292,7 @@ class CertificatesPage(QWidget):
             f"<tr><td>{html.escape(c.name)}</td><td>{'pass' if c.ok else '<b>FAIL</b>'}</td>"
             f"<td>{html.escape(c.reason)}</td></tr>" for c in rep.checks
         )
-        height = self.snapshot[2].height if self.snapshot else "?"
+        height = "?" if self.report_height is None else self.report_height
         return (f"<h2>Certificate audit report</h2><p>Certificate: <code>{html.escape(rep.cert_id or '-')}</code>"
                 f"<br>Ledger height: {height}<br>Verdict: <b>{'VERIFIED' if rep.ok else 'FAILED'}</b></p>"
                 f"<table border='1' cellspacing='0' cellpadding='3'><tr><th>Check</th><th>Result</th>"
@@ -257,6 +305,7 @@ class CertificatesPage(QWidget):
         doc.setHtml(self.report_html())
         doc.print_(writer)
 
+    @Slot()
     def _ask_pdf(self) -> None:
         name, _ = QFileDialog.getSaveFileName(self, "Export audit report", "audit-report.pdf", "PDF (*.pdf)")
         if name:

@@ -1,15 +1,36 @@
-"""Certificate verification on a QThread: hash local files with progress, then check by check."""
+"""The Certificates page's work off the GUI thread: loading the list from a fresh ledger snapshot
+(`load_certificates`, run by the page's head follower), and verification on a QThread (hash local
+files with progress, then check by check)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
+from ledger_core.gate import TrustView
 from ledger_core.manifest import Cancelled, build_manifest
 from ledger_core.proofs import Report, build_bundle, check_bundle
+from ui.certificates.model import cert_rows
+
+
+@dataclass(frozen=True)
+class CertsLoad:
+    snapshot: tuple[Any, Any, Any]  # (store, genesis, live)
+    trust: TrustView
+    rows: list[dict[str, Any]]  # newest first, see cert_rows
+    height: int
+
+
+def load_certificates(opener: Callable[[], tuple[Any, Any, Any]]) -> CertsLoad:
+    snapshot = opener()
+    live = snapshot[2]
+    tv = TrustView(live.get, live.keys, live.height)
+    return CertsLoad(snapshot, tv, cert_rows(live, lambda cid: tv.cert(cid).expected_ppm), live.height)
 
 
 def find_by_digest(live: Any, digest: str) -> str | None:

@@ -1,4 +1,5 @@
-"""The Models perspective: a model card viewer and training with progress and cancel."""
+"""The Models perspective: a model card viewer, training with progress and cancel, and (with a
+ledger) the model certificates on it, following new blocks."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Protocol
 
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -24,6 +26,8 @@ from PySide6.QtWidgets import (
 from inspection.errors import ModelError
 from inspection.model import card_path_for, read_card
 from inspection.train import DEFAULT_EPOCHS, TrainOptions
+from ui.jobs import QUEUED
+from ui.models.ledger_box import ModelCertsBox, ModelLedger
 from ui.models.worker import TrainWorker
 
 
@@ -55,7 +59,7 @@ def card_summary(card: dict) -> str:
 
 class ModelsPage(QWidget):
     def __init__(self, backend: ModelsBackend, default_data: Path | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, ledger: ModelLedger | None = None) -> None:
         super().__init__(parent)
         self.backend = backend
         self.worker: TrainWorker | None = None
@@ -106,17 +110,22 @@ class ModelsPage(QWidget):
         tl.addLayout(buttons)
         tl.addWidget(self.progress_text)
 
+        self.ledger_box = None if ledger is None else ModelCertsBox(ledger, backend.bundled_model)
+
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(card_box, 2)
+        if self.ledger_box is not None:
+            layout.addWidget(self.ledger_box, 1)
         layout.addWidget(train_box, 1)
 
         open_button.clicked.connect(self._open_model)
         show_button.clicked.connect(self.show_card)
-        self.train_button.clicked.connect(self.start_training)
+        self.train_button.clicked.connect(self._train_clicked)
         self.cancel_button.clicked.connect(self.cancel_training)
         self.show_card()
 
+    @Slot()
     def _open_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Model", str(self.backend.models_dir),
                                               "Models (*.safetensors)")
@@ -124,8 +133,11 @@ class ModelsPage(QWidget):
             self.model_path.setText(path)
             self.show_card()
 
+    @Slot()
     def show_card(self) -> bool:
         path = Path(self.model_path.text().strip())
+        if self.ledger_box is not None:
+            self.ledger_box.set_weights(path)
         try:
             card = read_card(card_path_for(path))
         except ModelError as exc:
@@ -133,6 +145,10 @@ class ModelsPage(QWidget):
             return False
         self.card_view.setPlainText(card_summary(card) + "\n\n" + json.dumps(card, indent=2))
         return True
+
+    @Slot()
+    def _train_clicked(self) -> None:
+        self.start_training()
 
     def start_training(self, epochs: int | None = None, limit_per_class: int | None = None) -> bool:
         if self.worker is not None:
@@ -145,22 +161,24 @@ class ModelsPage(QWidget):
                             epochs=epochs or self.epochs.value(), seed=self.seed.value(),
                             device="auto", limit_per_class=limit_per_class)
         self.worker = TrainWorker(opts, self)
-        self.worker.progressed.connect(self._on_progress)
-        self.worker.succeeded.connect(self._on_done)
-        # bound methods of this widget, never lambdas: a lambda would run in the worker thread
-        self.worker.failed.connect(self._on_failed)
-        self.worker.cancelled.connect(self._on_cancelled)
+        # queued to slots of this widget, never lambdas: a lambda would run in the worker thread
+        self.worker.progressed.connect(self._on_progress, QUEUED)
+        self.worker.succeeded.connect(self._on_done, QUEUED)
+        self.worker.failed.connect(self._on_failed, QUEUED)
+        self.worker.cancelled.connect(self._on_cancelled, QUEUED)
         self.train_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress_text.setText("starting…")
         self.worker.start()
         return True
 
+    @Slot()
     def cancel_training(self) -> None:
         if self.worker is not None:
             self.worker.cancel()
             self.progress_text.setText("cancelling…")
 
+    @Slot(str, int, int, dict)
     def _on_progress(self, stage: str, done: int, total: int, info: dict) -> None:
         if stage in ("load", "train"):
             self.progress.setMaximum(max(total, 1))
@@ -174,12 +192,15 @@ class ModelsPage(QWidget):
             self.progress_text.setText(f"epoch {done}/{total}: validation accuracy "
                                        f"{info['val_accuracy']:.4f}")
 
+    @Slot(str)
     def _on_failed(self, message: str) -> None:
         self._finish(f"training failed: {message}")
 
+    @Slot()
     def _on_cancelled(self) -> None:
         self._finish("training cancelled; nothing written")
 
+    @Slot(object)
     def _on_done(self, result) -> None:
         self._finish(f"wrote {result.weights}: validation accuracy "
                      f"{result.validation['accuracy']:.4f} on {result.validation['n']} images")
@@ -189,13 +210,16 @@ class ModelsPage(QWidget):
     def _finish(self, text: str) -> None:
         if self.worker is not None:
             self.worker.wait(10_000)
+            self.worker.deleteLater()
             self.worker = None
         self.train_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.progress_text.setText(text)
 
     def shutdown(self) -> None:
-        """Cancel and join a running training (window closing)."""
+        """Cancel and join a running training, stop following the ledger (window closing)."""
+        if self.ledger_box is not None:
+            self.ledger_box.shutdown()
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(30_000)

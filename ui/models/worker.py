@@ -1,12 +1,43 @@
-"""Training on a QThread with progress signals and a cancel flag."""
+"""The Models page's work off the GUI thread: training on a QThread with progress signals and a
+cancel flag, and the model certificates on the ledger with the one that certifies the shown
+weights (`load_model_certs`, run by the ledger box's head follower)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
 from inspection.train import TrainingCancelled, TrainOptions, train
+from ledger_core.gate import TrustView
+from ledger_core.manifest import ManifestError, build_manifest
+from ui.certificates.model import cert_rows
+from ui.certificates.worker import find_by_digest
+
+
+@dataclass(frozen=True)
+class ModelCertsLoad:
+    rows: list[dict[str, Any]]  # the model certificates, newest first (see cert_rows)
+    height: int
+    threshold_ppm: int
+    weights: Path
+    weights_cert: str | None  # the newest certificate whose subject digest is the weights' digest
+    weights_error: str = ""  # why the weights could not be hashed
+
+
+def load_model_certs(opener: Callable[[], tuple[Any, Any, Any]], weights: Path) -> ModelCertsLoad:
+    _store, _genesis, live = opener()
+    tv = TrustView(live.get, live.keys, live.height)
+    rows = [r for r in cert_rows(live, lambda cid: tv.cert(cid).expected_ppm) if r["kind"] == "model"]
+    try:
+        cert, error = find_by_digest(live, build_manifest(weights).digest), ""
+    except (OSError, ManifestError) as exc:
+        cert, error = None, f"the weights cannot be read: {exc}"
+    return ModelCertsLoad(rows, live.height, tv.threshold_ppm, weights, cert, error)
 
 
 class TrainWorker(QThread):

@@ -1,18 +1,20 @@
 """The Trust perspective: participants, organisations and certificates with their opinion as a
-belief / disbelief / uncertainty bar and expected trust; the selected subject's ratings (who,
-what weight, what decay) and its trust over time; a rating form signed with the local key,
-shown pending until committed."""
+belief / disbelief / uncertainty bar and expected trust, following new blocks while shown (the
+selection and scroll position stay); the selected subject's ratings (who, what weight, what decay)
+and its trust over time, computed on a worker; a rating form signed with the local key, shown
+pending until committed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Any
 
-import pyqtgraph as pg
-from PySide6.QtCore import QRect, Qt, QThread, Signal
+from PySide6.QtCore import QModelIndex, QRect, Qt, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -27,13 +29,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ledger_core.gate import TrustView, expected_over_time, rating_history
+from ui.jobs import QUEUED, Runner
+from ui.live import HeadFollower, keep_place
+from ui.trust.history import History, subject_history
+from ui.trust.plot import TrustPlot
+from ui.trust.worker import Submit, SubmitWorker, TrustLoad, load_trust
 
 # returns (store, genesis, live) or raises with a message for the user
 Opener = Callable[[], tuple[Any, Any, Any]]
-# (rating.submit payload, passphrase) -> (tx hash, height); raises with a message when refused
-Submit = Callable[[dict[str, Any], str], tuple[str, Any]]
+# the ledger's head height through one cheap query (raises while there is no ledger)
+Head = Callable[[], Hashable]
 BAR_ROLE = Qt.ItemDataRole.UserRole + 1
+ID_ROLE = Qt.ItemDataRole.UserRole  # on the Kind cell: the subject's id
 # belief, disbelief, the share of uncertainty the base rate counts as trust, the rest of it
 COLORS = (QColor("#2e9d4f"), QColor("#c8423b"), QColor("#a6d8b4"), QColor("#9aa0a6"))
 PPM = 1_000_000
@@ -58,32 +65,40 @@ class OpinionBar(QStyledItemDelegate):
             x += w
 
 
-class SubmitWorker(QThread):
-    done = Signal(str)
-    failed = Signal(str)
+def subject_id(index: QModelIndex) -> str | None:
+    return index.data(ID_ROLE)
 
-    def __init__(self, submit: Submit, payload: dict[str, Any], passphrase: str, parent=None) -> None:
-        super().__init__(parent)
-        self.submit, self.payload, self.passphrase = submit, payload, passphrase
 
-    def run(self) -> None:
-        try:
-            tx_hash, height = self.submit(self.payload, self.passphrase)
-        except Exception as exc:  # noqa: BLE001 - shown to the user
-            self.failed.emit(str(exc))
-        else:
-            self.done.emit(f"committed at height {height}: {tx_hash[:16]}")
+def row_view(s: dict[str, Any]) -> tuple:
+    """What a subject's row shows: when a new block leaves it unchanged, the row is not redrawn."""
+    op = s["op"]
+    bar = (op.belief_ppm // 1000, op.disbelief_ppm // 1000, op.uncertainty_ppm // 1000, s["e"] // 1000)
+    return s["id"], s["kind"], s["label"], s["e"] // 1000, bar, len(op.contributions), opinion_tooltip(s)
+
+
+def opinion_tooltip(s: dict[str, Any]) -> str:
+    op = s["op"]
+    why = (f"belief {op.belief_ppm / PPM:.3f}, disbelief {op.disbelief_ppm / PPM:.3f}, "
+           f"uncertainty {op.uncertainty_ppm / PPM:.3f} (light green: the part of it the "
+           f"base rate counts as trust)")
+    if s["kind"] == "cert":  # its own ratings; what they leave uncertain, the issuer's trust fills
+        why += f"\nexpected = belief + uncertainty x the issuer's expected trust {s['issuer_e'] / PPM:.3f}"
+    return why
 
 
 class TrustPage(QWidget):
-    def __init__(self, opener: Opener, submit: Submit | None = None, parent=None) -> None:
+    def __init__(self, opener: Opener, submit: Submit | None = None, head: Head | None = None,
+                 live_ms: int = 1000, parent=None) -> None:
         super().__init__(parent)
         self.opener, self.submit = opener, submit
         self.worker: SubmitWorker | None = None
         self.subjects: list[dict[str, Any]] = []
+        self.data: TrustLoad | None = None
+        self.history: History | None = None  # of the selected subject, once computed
+        self._shown: list[tuple] = []  # what the table shows, row by row (see row_view)
+        self._rating = ""  # what is being rated, for the message when the ledger answers
         self.reload_btn = QPushButton("Reload")
-        self.reload_btn.clicked.connect(self.reload)
-        self.message = QLabel()
+        self.message = QLabel("Reading the ledger…")
         self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(self.message, 1)
@@ -99,24 +114,20 @@ class TrustPage(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for col, width in ((0, 80), (1, 180), (2, 70), (3, 150)):
+        for col, width in ((0, 80), (2, 70), (3, 150), (4, 60)):
             self.table.setColumnWidth(col, width)
-        self.table.currentCellChanged.connect(lambda row, *_: self.show_subject(row))
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.currentCellChanged.connect(self._current_changed)
 
         self.ratings = QTableWidget(0, 5)
         self.ratings.setHorizontalHeaderLabels(["Rater", "Organisation", "Score", "Weight", "Decay"])
         self.ratings.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.ratings.verticalHeader().hide()
         self.ratings.horizontalHeader().setStretchLastSection(True)
-        self.plot = pg.PlotWidget()
-        self.plot.setLabel("left", "expected trust")
-        self.plot.setLabel("bottom", "height")
-        self.plot.setYRange(0, 1)
-        self.plot.setMinimumHeight(80)
-        self.curve = self.plot.plot([], [], pen=pg.mkPen("#2e7bcf", width=2))
-        self.threshold_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#c8423b", style=Qt.PenStyle.DashLine))
-        self.plot.addItem(self.threshold_line)
+        self.plot_title = QLabel("Trust over time: select a subject")
+        self.plot_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.plot = TrustPlot()
+        self.plot.setMinimumHeight(160)
 
         self.score = QSpinBox()
         self.score.setRange(0, 100)
@@ -135,7 +146,8 @@ class TrustPage(QWidget):
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.addWidget(self.ratings, 2)
-        rl.addWidget(self.plot, 2)
+        rl.addWidget(self.plot_title)
+        rl.addWidget(self.plot, 3)
         rl.addLayout(form)
         rl.addWidget(self.rate_state)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -145,94 +157,120 @@ class TrustPage(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(split, 1)
-        self.reload()
+
+        # the table follows new blocks while the page is shown; loads and histories run on workers
+        self.follower = HeadFollower(self, partial(load_trust, opener), head, live_ms)
+        self.follower.loaded.connect(self._loaded)
+        self.follower.failed.connect(self._load_failed)
+        self.reload_btn.clicked.connect(self.follower.refresh)
+        self.history_jobs = Runner(self)
+        self.history_jobs.done.connect(self._history_ready)
+        self.history_jobs.failed.connect(self._history_failed)
+
+    # -- subjects --------------------------------------------------------------------------
 
     def reload(self) -> None:
-        keep = self.selected()
-        self.table.setRowCount(0)
-        self.subjects = []
+        """Load now, on the calling thread (Reload and new blocks load on a worker)."""
         try:
-            self.store, _genesis, self.live = self.opener()
+            data = load_trust(self.opener)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            self.message.setText(str(exc))
-            return
-        live = self.live
-        self.tv = TrustView(live.get, live.keys, live.height)
-        self.history = rating_history(self.store, live.get)
-        for k in sorted(live.keys("participant")):
-            p = live.get("participant", k)
-            if p["kind"] != "node":
-                self.subjects.append({"kind": "participant", "id": k, "label": f"{p['name']} ({p['org']})",
-                                      "op": self.tv.opinion(k), "e": self.tv.opinion(k).expected_ppm})
-        for k in sorted(live.keys("org")):
-            op = self.tv.opinion(k)
-            self.subjects.append({"kind": "org", "id": k, "label": live.get("org", k)["name"], "op": op,
-                                  "e": op.expected_ppm})
-        for k in sorted(live.keys("cert")):
-            c = live.get("cert", k)
-            ct = self.tv.cert(k)
-            self.subjects.append({"kind": "cert", "id": k, "op": ct.own, "e": ct.expected_ppm,
-                                  "label": f"{c['cert']['kind']} {c['cert']['subject']['name']} {k[:8]}",
-                                  "owner": (c["issuer"], c["issuer_org"])})
-        self.subjects.sort(key=lambda s: (("participant", "org", "cert").index(s["kind"]), s["label"]))
-        self.table.setRowCount(len(self.subjects))
-        for row, s in enumerate(self.subjects):
-            op = s["op"]
-            e_item = QTableWidgetItem(f"{s['e'] / PPM:.3f}")
-            if s["e"] < self.tv.threshold_ppm:
-                e_item.setForeground(QColor("#c8423b"))
-            bar = QTableWidgetItem()
-            bar.setData(BAR_ROLE, (op.belief_ppm, op.disbelief_ppm, op.uncertainty_ppm, s["e"]))
-            why = (f"belief {op.belief_ppm / PPM:.3f}, disbelief {op.disbelief_ppm / PPM:.3f}, "
-                   f"uncertainty {op.uncertainty_ppm / PPM:.3f} (light green: the part of it the "
-                   f"base rate counts as trust)")
-            if s["kind"] == "cert":  # its own ratings; what they leave uncertain, the issuer's trust fills
-                ct = self.tv.cert(s["id"])
-                why += (f"\nexpected = belief + uncertainty x the issuer's expected trust "
-                        f"{ct.issuer_expected_ppm / PPM:.3f}")
-            bar.setToolTip(why)
-            e_item.setToolTip(why)
-            name = QTableWidgetItem(s["label"])
-            name.setToolTip(s["id"])
-            for col, item in enumerate((QTableWidgetItem(s["kind"]), name, e_item, bar,
-                                        QTableWidgetItem(str(len(op.contributions))))):
-                self.table.setItem(row, col, item)
-        self.threshold_line.setValue(self.tv.threshold_ppm / PPM)
-        for row, s in enumerate(self.subjects):
-            if keep is not None and s["id"] == keep["id"]:
-                self.table.setCurrentCell(row, 0)
-        self.message.setText(f"{len(self.subjects)} subjects at height {live.height}; "
-                             f"threshold {self.tv.threshold_ppm / PPM:.3f}")
+            self._load_failed(str(exc))
+        else:
+            self._loaded(data)
+
+    @property
+    def tv(self):
+        return None if self.data is None else self.data.trust
+
+    @property
+    def live(self):
+        return None if self.data is None else self.data.live
+
+    @Slot(object)
+    def _loaded(self, data: TrustLoad) -> None:
+        shown = [(*row_view(s), data.trust.threshold_ppm) for s in data.subjects]
+        self.data, self.subjects = data, data.subjects
+        self.plot.set_threshold(data.trust.threshold_ppm)
+        if shown != self._shown:
+            restore = keep_place(self.table, subject_id)
+            self.table.setRowCount(0)
+            self.table.setRowCount(len(self.subjects))
+            for row, s in enumerate(self.subjects):
+                self._fill_row(row, s, data.trust.threshold_ppm)
+            self._shown = shown
+            restore()  # the selection, when it comes back, shows the subject anew
+        else:  # the same rows: the selected subject's ratings and history still follow the block
+            self.show_subject(self.table.currentRow())
+        if self.table.currentRow() < 0 and self.subjects:  # an empty plot tells nothing
+            self.table.setCurrentCell(0, 0)
+        self.message.setText(f"{len(self.subjects)} subjects at height {data.height}; "
+                             f"threshold {data.trust.threshold_ppm / PPM:.3f}")
+
+    def _fill_row(self, row: int, s: dict[str, Any], threshold_ppm: int) -> None:
+        op = s["op"]
+        kind = QTableWidgetItem(s["kind"])
+        kind.setData(ID_ROLE, s["id"])
+        name = QTableWidgetItem(s["label"])
+        name.setToolTip(s["id"])
+        e_item = QTableWidgetItem(f"{s['e'] / PPM:.3f}")
+        if s["e"] < threshold_ppm:
+            e_item.setForeground(QColor("#c8423b"))
+        bar = QTableWidgetItem()
+        bar.setData(BAR_ROLE, (op.belief_ppm, op.disbelief_ppm, op.uncertainty_ppm, s["e"]))
+        why = opinion_tooltip(s)
+        bar.setToolTip(why)
+        e_item.setToolTip(why)
+        for col, item in enumerate((kind, name, e_item, bar, QTableWidgetItem(str(len(op.contributions))))):
+            self.table.setItem(row, col, item)
+
+    @Slot(str)
+    def _load_failed(self, message: str) -> None:
+        # what was loaded before stays on screen: a passing read error must not lose the user's place
+        shown = "" if self.data is None else f" (showing height {self.data.height})"
+        self.message.setText(message + shown)
 
     def selected(self) -> dict[str, Any] | None:
         row = self.table.currentRow() if self.table.rowCount() else -1
         return self.subjects[row] if 0 <= row < len(self.subjects) else None
 
+    @Slot(int, int, int, int)
+    def _current_changed(self, row: int, _col: int, _prev_row: int, _prev_col: int) -> None:
+        self.show_subject(row)
+
     def show_subject(self, row: int) -> None:
         self.ratings.setRowCount(0)
-        if not 0 <= row < len(self.subjects):
+        if not 0 <= row < len(self.subjects) or self.data is None:
             return
         s = self.subjects[row]
         cs = s["op"].contributions
         self.ratings.setRowCount(len(cs))
         for i, c in enumerate(cs):
-            rater = self.live.get("participant", c.rater) or {}
+            rater = self.data.live.get("participant", c.rater) or {}
             for col, text in enumerate((rater.get("name", c.rater[:16]), c.rater_org, str(c.score),
                                         f"{c.weight_ppm / PPM:.3f}", f"{c.decay_ppm / PPM:.3f}")):
                 self.ratings.setItem(i, col, QTableWidgetItem(text))
-        top = self.live.height
-        heights = sorted({0, top, *(r.height for r in self.history if r.subject in (s["id"], s.get("owner", ("",))[0]))})
-        owners = {s["id"]: s["owner"]} if "owner" in s else None
-        series = expected_over_time(self.history, self.tv.params, s["id"], heights, owners)
-        xs, ys = [], []
-        for h, e in series:  # trust changes only at the heights of ratings: draw steps
-            if ys:
-                xs.append(h)
-                ys.append(ys[-1])
-            xs.append(h)
-            ys.append(e / PPM)
-        self.curve.setData(xs, ys)
+        self.plot_title.setText(f"Trust over time: {s['label']}")
+        self.history_jobs.submit(partial(subject_history, self.data.ratings, self.data.trust.params, s["id"],
+                                         self.data.height, s.get("owner")))
 
+    # -- trust over time -------------------------------------------------------------------
+
+    @Slot(object)
+    def _history_ready(self, history: History) -> None:
+        s = self.selected()
+        if s is None or s["id"] != history.subject:  # the selection moved on meanwhile
+            return
+        self.history = history
+        self.plot.set_points(history.points)
+        self.plot_title.setText(f"Trust over time: {s['label']}, heights 0 to {history.points[-1].height}")
+
+    @Slot(str)
+    def _history_failed(self, message: str) -> None:
+        self.plot_title.setText(f"Trust over time could not be computed: {message}")
+
+    # -- rating ----------------------------------------------------------------------------
+
+    @Slot()
     def ask_rate(self) -> None:
         s = self.selected()
         if s is None or self.submit is None or self.worker is not None:
@@ -252,21 +290,35 @@ class TrustPage(QWidget):
                    "positive": score * 10, "negative": 1000 - score * 10}
         if self.comment.text().strip():
             payload["comment"] = self.comment.text().strip()[:500]
-        self.rate_state.setText(f"rating {s['label']} {score}/100: pending until committed…")
+        self._rating = f"rating {s['label']} {score}/100"
+        self.rate_state.setText(f"{self._rating}: pending until committed…")
         self.rate_btn.setEnabled(False)
         self.worker = SubmitWorker(self.submit, payload, passphrase, self)
-        self.worker.done.connect(lambda text: self._rated(f"rating {s['label']} {score}/100 {text}"))
-        self.worker.failed.connect(lambda text: self._rated(f"rating refused: {text}"))
+        self.worker.done.connect(self._rated, QUEUED)
+        self.worker.failed.connect(self._refused, QUEUED)
         self.worker.start()
 
+    @Slot(str)
     def _rated(self, text: str) -> None:
-        self.worker.wait()
-        self.worker = None
+        self._rating_done(f"{self._rating} {text}")
+        self.follower.refresh()
+
+    @Slot(str)
+    def _refused(self, text: str) -> None:
+        self._rating_done(f"rating refused: {text}")
+
+    def _rating_done(self, text: str) -> None:
+        if self.worker is not None:
+            self.worker.wait()
+            self.worker.deleteLater()
+            self.worker = None
         self.rate_btn.setEnabled(True)
         self.rate_state.setText(text)
-        self.reload()
 
     def shutdown(self) -> None:
+        """Stop following the ledger and join the workers (the window closes)."""
+        self.follower.shutdown()
+        self.history_jobs.shutdown()
         if self.worker is not None:
             self.worker.wait()
             self.worker = None

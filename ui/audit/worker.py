@@ -1,0 +1,47 @@
+"""The Inspection audit page's work off the GUI thread: the newest records and the monitoring
+reports (`load_audit`, run by the page's head follower), and one record's proof against the
+ledger (`VerifyWorker`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+Newest = Callable[[int | None, int], list[dict[str, Any]]]
+Reports = Callable[[], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class AuditLoad:
+    newest: list[dict[str, Any]] | None  # the newest page of records (None: no record store)
+    reports: list[dict[str, Any]] | None  # monitoring reports, newest first (None: not shown)
+    reports_error: str = ""
+
+
+def load_audit(newest: Newest | None, reports: Reports | None, page_size: int) -> AuditLoad:
+    """Reports that cannot be read (no ledger yet) are a message; the records still load."""
+    rows = None if newest is None else newest(None, page_size)
+    if reports is None:
+        return AuditLoad(rows, None)
+    try:
+        return AuditLoad(rows, reports())
+    except Exception as exc:  # noqa: BLE001 - shown above the reports table
+        return AuditLoad(rows, [], f"reports unavailable: {exc}")
+
+
+class VerifyWorker(QThread):
+    done = Signal(object)  # ledger_core.proofs.Report
+    failed = Signal(str)
+
+    def __init__(self, fn: Callable[[int], Any], record_id: int, parent=None) -> None:
+        super().__init__(parent)
+        self.fn, self.record_id = fn, record_id
+
+    def run(self) -> None:
+        try:
+            self.done.emit(self.fn(self.record_id))
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.failed.emit(str(exc))

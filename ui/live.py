@@ -1,0 +1,110 @@
+"""Pages that follow the ledger head while they are shown.
+
+`HeadFollower` asks a cheap `head()` (one query, e.g. the ledger's height) on a timer while its
+page is visible; when the answer changed since the last load it runs the page's heavy `load()`
+through a `ui.jobs.Runner` and emits `loaded(result)` on the GUI thread. A hidden page is not
+refreshed; showing it checks at once. Without a `head` the page loads once, when first shown,
+and then on `refresh()` (its Reload button).
+
+`keep_place` keeps the user's current row and scroll position, by id rather than row number,
+across a reload of a view's model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel as Sel
+from PySide6.QtWidgets import QAbstractItemView, QWidget
+
+from ui.jobs import Runner
+
+_NEVER = object()  # nothing loaded yet
+_UNKNOWN = object()  # head() failed: no ledger yet, or a passing read error
+
+
+class HeadFollower(QObject):
+    loaded = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, page: QWidget, load: Callable[[], Any], head: Callable[[], Hashable] | None = None,
+                 interval_ms: int = 1000) -> None:
+        super().__init__(page)
+        self.load = load  # runs on a worker: must not reach any widget (see ui.jobs)
+        self.head = head  # runs on the GUI thread: one cheap query
+        self._seen: Any = _NEVER
+        self.runner = Runner(self)
+        self.runner.done.connect(self.loaded)
+        self.runner.failed.connect(self.failed)
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.check)
+        page.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Show:
+            if self.head is not None:
+                self.timer.start()
+            self.check()
+        elif event.type() == QEvent.Type.Hide:
+            self.timer.stop()
+        return False
+
+    @Slot()
+    def check(self) -> None:
+        """One tick: load if nothing was loaded yet or the head moved since the last load."""
+        page = self.parent()
+        if not isinstance(page, QWidget) or not page.isVisible():
+            self.timer.stop()
+            return
+        try:
+            now = None if self.head is None else self.head()
+        except Exception:  # noqa: BLE001 - the next tick asks again
+            now = _UNKNOWN
+        if self._seen is _NEVER or (now is not _UNKNOWN and now != self._seen):
+            self._seen = now
+            self.runner.submit(self.load)
+
+    @Slot()
+    def refresh(self) -> None:
+        """Load now, whether or not the head moved (the Reload button)."""
+        if self._seen is _NEVER:
+            self._seen = _UNKNOWN
+        self.runner.submit(self.load)
+
+    @property
+    def busy(self) -> bool:
+        return self.runner.busy
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        self.runner.shutdown()
+
+
+def keep_place(view: QAbstractItemView, key: Callable[[QModelIndex], Hashable]) -> Callable[[], None]:
+    """Remember the view's current row and first visible row by `key(index of column 0)`; the
+    function returned puts both back once the model was reloaded. At the top, the view stays at
+    the top, so that new rows (newest first) come into sight."""
+    model = view.model()
+    cur = view.currentIndex()
+    current = key(cur.siblingAtColumn(0)) if cur.isValid() else None
+    column = cur.column() if cur.isValid() else 0
+    first = view.rowAt(0) if view.verticalScrollBar().value() > 0 else -1
+    top = key(model.index(first, 0)) if first >= 0 else None
+    left = view.horizontalScrollBar().value()
+
+    def restore() -> None:
+        rows = {key(model.index(r, 0)): r for r in range(model.rowCount())}
+        if current in rows:
+            view.selectionModel().setCurrentIndex(model.index(rows[current], column),
+                                                  Sel.SelectionFlag.ClearAndSelect | Sel.SelectionFlag.Rows)
+        view.executeDelayedItemsLayout()  # the scroll bars' ranges follow the new rows first
+        if top in rows:
+            view.scrollTo(model.index(rows[top], 0), QAbstractItemView.ScrollHint.PositionAtTop)
+        else:
+            view.scrollToTop()
+        view.horizontalScrollBar().setValue(left)
+
+    return restore
