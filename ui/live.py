@@ -96,7 +96,7 @@ def keep_place(view: QAbstractItemView, key: Callable[[QModelIndex], Hashable]) 
     left = view.horizontalScrollBar().value()
 
     def restore() -> None:
-        rows = {key(model.index(r, 0)): r for r in range(model.rowCount())}
+        rows = _find_rows(model, key, {k for k in (current, top) if k is not None})
         if current in rows:
             view.selectionModel().setCurrentIndex(model.index(rows[current], column),
                                                   Sel.SelectionFlag.ClearAndSelect | Sel.SelectionFlag.Rows)
@@ -108,3 +108,16 @@ def keep_place(view: QAbstractItemView, key: Callable[[QModelIndex], Hashable]) 
         view.horizontalScrollBar().setValue(left)
 
     return restore
+
+
+def _find_rows(model, key: Callable[[QModelIndex], Hashable], wanted: set) -> dict:
+    """The rows of the wanted keys, from the top, stopping once all are found (they sit near the
+    top after live rows went in: a refresh costs the rows above them, not the whole table)."""
+    found: dict = {}
+    for r in range(model.rowCount()):
+        if len(found) == len(wanted):
+            break
+        k = key(model.index(r, 0))
+        if k in wanted:
+            found[k] = r
+    return found

@@ -91,8 +91,7 @@ class RecordsModel(KeysetTableModel):
         below it, so the table starts over from that page. Returns how many rows are new."""
         if self._rows and not (page and len(page) >= self.page_size and page[-1]["id"] > self._rows[0]["id"]):
             new = [r for r in page if r["id"] > self._rows[0]["id"]]
-            if new:
-                self._insert(0, new)
+            self.prepend(new)
             return len(new)
         self.beginResetModel()
         self._rows = list(page)

@@ -62,7 +62,7 @@ class BlocksModel(KeysetTableModel):
         if not new:
             return 0
         new.reverse()
-        self._insert(0, new)
+        self.prepend(new)
         return len(new)
 
     def display(self, row: dict[str, Any], col: int) -> str:
