@@ -8,7 +8,9 @@ answering gets every thread's stack dumped to stderr.
 from __future__ import annotations
 
 import faulthandler
+import gc
 import json
+import os
 import random
 import sys
 import threading
@@ -22,6 +24,9 @@ SWITCH_MS = 2000
 PING_S = 0.1
 HANG_S = 30.0
 REPORT_S = 5.0
+OBJECTS_S = 120.0
+# set by `bcmlp bench soak --objects`: leak hunting, each census stalls the GUI thread a moment
+OBJECTS_ENV = "BCMLP_SOAK_OBJECTS"
 # buttons the driver presses: long work on workers, no dialog (a file dialog would wait for a person)
 PRESS = {
     "certificates": ("Verify selected",),
@@ -115,11 +120,16 @@ class SoakDriver(QObject):
         self.switch_timer.timeout.connect(self._step)
         self.report_timer = QTimer(self)
         self.report_timer.timeout.connect(self._write_report)
+        self.census_timer = QTimer(self)
+        self.census_timer.timeout.connect(self._census)
+        self._first_census: dict[str, int] | None = None
 
     def start(self) -> None:
         self.watchdog.start()
         self.switch_timer.start(SWITCH_MS)
         self.report_timer.start(int(REPORT_S * 1000))
+        if os.environ.get(OBJECTS_ENV):
+            self.census_timer.start(int(OBJECTS_S * 1000))
         QApplication.instance().aboutToQuit.connect(self.stop)
 
     @Slot()
@@ -128,6 +138,7 @@ class SoakDriver(QObject):
             return
         self.switch_timer.stop()
         self.report_timer.stop()
+        self.census_timer.stop()
         self.watchdog.stop()
         self._write_report(final=True)
 
@@ -158,6 +169,23 @@ class SoakDriver(QObject):
             row = self.rng.randrange(min(model.rowCount(), 50))
             view.setCurrentIndex(model.index(row, 0))
             self.actions += 1
+
+    @Slot()
+    def _census(self) -> None:
+        """The Python object types whose counts grew since the first census (objects frozen at
+        start are not counted), and the interpreter's allocated blocks."""
+        import collections
+
+        gc.collect()
+        counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+        if self._first_census is None:
+            self._first_census = dict(counts)
+        grew = {k: n - self._first_census.get(k, 0) for k, n in counts.items()}
+        top = dict(sorted(((k, d) for k, d in grew.items() if d > 0), key=lambda kv: -kv[1])[:15])
+        line = {"t": round(time.monotonic() - self.t0, 1), "census": top,
+                "objects": sum(counts.values()), "allocated_blocks": sys.getallocatedblocks()}
+        with self.report.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
 
     @Slot()
     def _write_report(self, final: bool = False) -> None:

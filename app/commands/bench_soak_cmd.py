@@ -30,8 +30,8 @@ TARGETS = {"rss_growth_mb_per_hour": 50.0, "gui_stall_ms_max": 250.0}
 COMPANIES = ("operator", "trainer", "auditor", "monitor")
 
 
-def _last_json(path: Path) -> dict:
-    """The last line of `path` that is a JSON object ({} if none)."""
+def _last_json(path: Path, key: str | None = None) -> dict:
+    """The last line of `path` that is a JSON object (holding `key`, if given); {} if none."""
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -40,9 +40,11 @@ def _last_json(path: Path) -> dict:
         line = line.strip()
         if line.startswith("{"):
             try:
-                return json.loads(line)
+                obj = json.loads(line)
             except ValueError:
                 continue
+            if key is None or key in obj:
+                return obj
     return {}
 
 
@@ -116,8 +118,11 @@ def _verify_chains(demo_dir: Path) -> dict[str, bool]:
               help="Seconds between samples of the window process.")
 @click.option("--display", "use_display", is_flag=True,
               help="Use the real display ($DISPLAY, e.g. under xvfb-run) instead of offscreen Qt.")
+@click.option("--objects", is_flag=True,
+              help="Leak hunting: every 2 minutes log the Python object types whose counts grew "
+                   "(each census stalls the window a moment; not for the stall figures).")
 @json_option
-def bench_soak_cmd(minutes, data_dir, sample_s, use_display, as_json) -> None:
+def bench_soak_cmd(minutes, data_dir, sample_s, use_display, objects, as_json) -> None:
     """Soak: the window-mode demo driven for --minutes; memory, threads, files, GUI stalls."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -132,6 +137,10 @@ def bench_soak_cmd(minutes, data_dir, sample_s, use_display, as_json) -> None:
     env = dict(os.environ, PYTHONFAULTHANDLER="1")
     if not use_display:
         env["QT_QPA_PLATFORM"] = "offscreen"
+    if objects:
+        from app.soak_driver import OBJECTS_ENV
+
+        env[OBJECTS_ENV] = "1"
     cmd = [*bcmlp_command(), "demo", "--data-dir", str(demo_dir), "--json", "--soak-report", str(report)]
     with out_file.open("w") as out, err_file.open("w") as err:
         child = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
@@ -145,7 +154,7 @@ def bench_soak_cmd(minutes, data_dir, sample_s, use_display, as_json) -> None:
         if child.poll() is None:
             child.kill()
             child.wait()
-    status = _last_json(report)
+    status = _last_json(report, "pings")
     summary = _last_json(out_file)
     result["hangs"] = int(status.get("hangs", 0))
     result["inspections"] = summary.get("inspections")
@@ -193,7 +202,7 @@ def _soak(child, report: Path, err: Path, minutes: float, sample_s: float, resul
             if row is None:
                 _crashed(child, err, result, f"the window process ended after {t:.0f} s of soak")
                 break
-            status = _last_json(report)
+            status = _last_json(report, "pings")
             progress.update(task, completed=min(t, duration), description=(
                 f"{t / 60:5.1f}/{minutes:g} min  RSS {row['rss_mb']:.0f} MB  threads {row['threads']}"
                 f"  stall max {status.get('gui_stall_ms_max', 0):.0f} ms"))
@@ -201,7 +210,7 @@ def _soak(child, report: Path, err: Path, minutes: float, sample_s: float, resul
                 break
             time.sleep(min(sample_s, duration - t + 0.01))
     _fill_samples(sampler.rows, duration, result)
-    status = _last_json(report)
+    status = _last_json(report, "pings")
     result["gui_stall_ms_max"] = status.get("gui_stall_ms_max")
     result["gui_stall_during"] = status.get("gui_stall_during")
     if result["crashes"]:

@@ -34,7 +34,7 @@ def _fake_window(tmp_path, body: str):
     code = textwrap.dedent(f"""
         import faulthandler, json, sys, time
         faulthandler.enable()
-        open({str(report)!r}, "a").write(json.dumps({{"gui_stall_ms_max": 3.0, "hangs": 0}}) + "\\n")
+        open({str(report)!r}, "a").write(json.dumps({{"gui_stall_ms_max": 3.0, "hangs": 0, "pings": 1}}) + "\\n")
         {body}
     """)
     with err.open("w") as e:
@@ -89,3 +89,10 @@ def test_driver_switches_perspectives_and_the_watchdog_answers(qtbot, tmp_path, 
     assert lines[-1]["final"] is True and lines[-1]["pings"] >= 5
     assert lines[-1]["gc_automatic"] is False  # the GC runs on the GUI thread here too
     assert not driver.watchdog._thread.is_alive()
+
+
+def test_last_json_with_a_key_skips_other_kinds_of_lines(tmp_path):
+    f = tmp_path / "status.jsonl"
+    f.write_text('{"pings": 4, "gui_stall_ms_max": 9}\n{"census": {"dict": 3}}\n')
+    assert soak._last_json(f, "pings") == {"pings": 4, "gui_stall_ms_max": 9}
+    assert soak._last_json(f) == {"census": {"dict": 3}}
