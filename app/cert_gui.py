@@ -34,17 +34,14 @@ def snapshot_opener(dd: DataDir):
 def ledger_head(dd: DataDir):
     """The ledger's head height through one cheap query, over one engine kept for the page's life
     (raises while there is no ledger database yet). Called on the GUI thread only."""
-    stores: list = []
+    from app.model_gate import LedgerHead
+
+    head = LedgerHead(dd)
 
     def height() -> int:
-        if not stores:
-            from app.commands.ledger_common import ledger_engine
-            from ledger_core.store import LedgerStore
-
-            if not dd.ledger_db.exists():
-                raise LookupError(f"no ledger in {dd.root} yet")
-            stores.append(LedgerStore(ledger_engine(dd, None, must_exist=True), run_migrations=False))
-        return stores[0].height()
+        if not dd.ledger_db.exists():
+            raise LookupError(f"no ledger in {dd.root} yet")
+        return head.current()
 
     return height
 

@@ -108,13 +108,17 @@ class LedgerHead:
         self.height = -1  # the height of the last snapshot that was evaluated
         self._store = None
 
-    def moved(self) -> bool:
+    def current(self) -> int:
+        """The head height now: one query over an engine kept open."""
         if self._store is None:
             from app.commands.ledger_common import ledger_engine
             from ledger_core.store import LedgerStore
 
             self._store = LedgerStore(ledger_engine(self.dd, None, must_exist=True), run_migrations=False)
-        return self._store.height() != self.height
+        return self._store.height()
+
+    def moved(self) -> bool:
+        return self.current() != self.height
 
 
 class GateService:

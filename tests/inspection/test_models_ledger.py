@@ -3,21 +3,17 @@ shown weights, following new blocks while shown (selection kept), and not while 
 
 from __future__ import annotations
 
-import pytest
+from app.inspection_gui import ModelServices
+from app.paths import DataDir
+from ledger_core.encoding import digest_hex
+from ledger_core.manifest import build_manifest
+from tests.certs.helpers import PIPELINE_CONFIG, certify_all, model_predicate, world
+from tests.certs.live import settle, snapshot_opener
+from tests.conftest import SCREENSHOTS
+from ui.models.ledger_box import ModelLedger
+from ui.models.page import ModelsPage
 
-pytest.importorskip("PySide6")
-
-from app.inspection_gui import ModelServices  # noqa: E402
-from app.paths import DataDir  # noqa: E402
-from ledger_core.encoding import digest_hex  # noqa: E402
-from ledger_core.manifest import build_manifest  # noqa: E402
-from tests.certs.helpers import PIPELINE_CONFIG, certify_all, model_predicate, world  # noqa: E402
-from tests.certs.live import settle, snapshot_opener  # noqa: E402
-from tests.conftest import SCREENSHOTS  # noqa: E402
-from ui.models.ledger_box import ModelLedger  # noqa: E402
-from ui.models.page import ModelsPage  # noqa: E402
-
-from .conftest import BUNDLED_MODEL  # noqa: E402
+from .conftest import BUNDLED_MODEL
 
 
 def test_models_page_follows_the_model_certificates(qtbot, tmp_path):
