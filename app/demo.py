@@ -37,6 +37,7 @@ import resources
 from app.errors import UserError
 from app.paths import DataDir, open_data_dir
 from app.self_command import bcmlp_command
+from ledger_core.attest.rules import LEDGER_RULES
 
 SAMPLES = resources.path("samples", "images")
 MODEL = resources.path("model", "neu.safetensors")
@@ -115,7 +116,7 @@ class Member:
         return self.dd.root / "passphrase"
 
     def status(self) -> dict[str, Any]:
-        from ledger_core.client import NodeClient
+        from ledger_core.node.client import NodeClient
 
         with NodeClient(self.dd.node_socket, timeout=10) as cl:
             return cl.status()
@@ -174,7 +175,7 @@ class Consortium:
 
     def _genesis(self) -> None:
         from app.commands.genesis_cmd import create_cmd
-        from ledger_core import genesis as gen
+        from ledger_core.chain import genesis as gen
 
         op = self.members["operator"].dd
         dirs = tuple(m.dd.root for m in self.members.values())
@@ -380,7 +381,7 @@ class Station:
     (headless) inspection of the bundled images replayed as a looping camera."""
 
     def __init__(self, cons: Consortium, ids: PipelineIds, inspect: bool, t0: float) -> None:
-        from app.model_gate import Candidate, GateService, ModelGate
+        from app.station.model_gate import Candidate, GateService, ModelGate
 
         self.cons = cons
         self.ids = ids
@@ -435,8 +436,8 @@ class Station:
             self.cons.progress(f"station stopped: {self.error}")
 
     def _loop(self) -> None:
-        from app import inspection_services as svc
-        from app.anchoring import Anchorer, anchor_engine
+        from app.station import services as svc
+        from app.station.anchoring import Anchorer, anchor_engine
 
         engine, records = anchor_engine(self.dd), svc.record_store(self.dd)
         anchorer = Anchorer(engine, records, self._submitter(), "demo-station-1",
@@ -492,7 +493,7 @@ class Station:
 
 def make_inspector(dd: DataDir, ids: PipelineIds, order, engine=None):
     """An Inspector whose records name the gate-passing model and pipeline certificates."""
-    from app import inspection_services as svc
+    from app.station import services as svc
 
     loaded = engine.loaded if engine is not None else svc.model(MODEL)
     insp = svc.inspector(dd, loaded, order, engine=engine)
@@ -506,7 +507,7 @@ def summary(cons: Consortium, ids: PipelineIds | None, station: Station | None, 
     from sqlalchemy import func, select
 
     from app.commands.cert_common import open_view
-    from ledger_core.store import schema as t
+    from ledger_core.chain.store import tables as t
 
     nodes: dict[str, Any] = {}
     hashes: dict[str, str | None] = {}
@@ -515,7 +516,7 @@ def summary(cons: Consortium, ids: PipelineIds | None, station: Station | None, 
         for k, view in views.items():
             with view.store.engine.connect() as conn:
                 n_tx = conn.execute(select(func.count()).select_from(t.txs)).scalar() or 0
-            state = view.store.load_state()
+            state = view.store.load_state(LEDGER_RULES)
             nodes[k] = {"height": state.height, "app_hash": state.app_hash, "transactions": n_tx,
                         "state": {name: len(list(view.live.keys(name))) for name in ("cert", "rating", "batch", "report")}}
         common = min(n["height"] for n in nodes.values())
@@ -549,7 +550,7 @@ def summary(cons: Consortium, ids: PipelineIds | None, station: Station | None, 
         out["pipeline"] = {"dataset": ids.dataset, "pipeline": ids.pipeline, "labels": ids.labels,
                            "model": ids.model, "ratings": ids.ratings, "monitor_report": ids.report}
     if station is not None:
-        from app import inspection_services as svc
+        from app.station import services as svc
 
         records = svc.record_store(cons.members["operator"].dd)
         try:
@@ -605,7 +606,7 @@ class Demo:
 
 def _prewarm() -> None:
     with contextlib.suppress(Exception):  # the station reports any real problem itself
-        from app import inspection_services as svc
+        from app.station import services as svc
 
         svc.model(MODEL)
 

@@ -11,10 +11,10 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from app.atomic import read_json_object, write_json_atomic
 from app.errors import UserError
 from app.paths import DataDir
-from ledger_core.keys import (
+from bedrock.atomic import read_json_object, write_json_atomic
+from ledger_core.crypto.keys import (
     KeyFileError,
     KeyPair,
     WrongPassphrase,
@@ -107,7 +107,7 @@ class IdentityStore:
             r"[0-9a-f]{64}", ident.key_id
         ):
             raise IdentityError(f"{path} is corrupt (bad public key or key id)")
-        from ledger_core.keys import key_id
+        from ledger_core.crypto.keys import key_id
 
         if key_id(bytes.fromhex(ident.public_key)) != ident.key_id:
             raise IdentityError(f"{path} is corrupt (key id does not match the public key)")

@@ -27,7 +27,7 @@ def check_model() -> str:
     of a known class; returns a one-line summary."""
     import numpy as np
 
-    from app import inspection_services as svc
+    from app.station import services as svc
     from inspection.preprocess import decode_image, to_model_input
 
     loaded = svc.model(None)
@@ -48,7 +48,7 @@ def run_self_test(data_dir: Path | None) -> str:
     """Raises SelfTestFailed (or any exception) with a reason; returns the model check's line."""
     from PySide6.QtGui import QPixmap
 
-    from app.gui import build_main_window, ensure_app
+    from app.gui.window import build_main_window, ensure_app
 
     check_resources()
     model_line = check_model()

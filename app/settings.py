@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.atomic import read_json_object, write_json_atomic
 from app.errors import UserError
+from bedrock.atomic import read_json_object, write_json_atomic
 
 CURRENT_VERSION = 2
 THEMES = ("dark", "light")

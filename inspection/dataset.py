@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inspection.canonical import digest_hex
+from bedrock.canonical import digest_hex
 from inspection.errors import DatasetError, ImageError
 from inspection.preprocess import PreprocessConfig, decode_image, to_model_input
 

@@ -8,14 +8,13 @@ for image sources; a lossless PNG for decoded camera/video frames). Writes are a
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from bedrock.atomic import write_bytes_atomic
 from inspection.errors import ImageError
 
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -47,16 +46,7 @@ class ImageStore:
         if target.exists():
             return sha
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_bytes_atomic(target, data, sync_dir=False)
         return sha
 
     def get(self, sha: str) -> bytes:

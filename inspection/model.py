@@ -22,11 +22,12 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import save_file
+from safetensors.torch import save as save_safetensors
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from inspection.canonical import CanonicalError, canonical
+from bedrock.atomic import write_bytes_atomic
+from bedrock.canonical import EncodingError, canonical
 from inspection.errors import ModelError
 from inspection.preprocess import DEFAULT_PREPROCESS, PreprocessConfig
 
@@ -127,9 +128,8 @@ def save_model(
     weights = weights_path_for(out)
     weights.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = weights.with_name(weights.name + ".tmp")
-    save_file(state, str(tmp), metadata={"format": "pt"})  # one key: a reproducible header
-    tmp.replace(weights)
+    # one metadata key: a reproducible header
+    write_bytes_atomic(weights, save_safetensors(state, metadata={"format": "pt"}), 0o644)
     classes = list(card_extra.get("classes") or NEU_CLASSES[: model.head.out_features])
     if len(classes) != model.head.out_features:
         raise ModelError(f"{len(classes)} class names for a model with {model.head.out_features} outputs")
@@ -150,12 +150,11 @@ def save_model(
     }
     try:
         body = canonical(card)
-    except CanonicalError as exc:
+    except EncodingError as exc:
         raise ModelError(f"model card is not canonical JSON: {exc}") from None
     card_file = card_path_for(weights)
-    tmp_card = card_file.with_name(card_file.name + ".tmp")
-    tmp_card.write_bytes(json.dumps(json.loads(body), indent=2, sort_keys=True).encode() + b"\n")
-    tmp_card.replace(card_file)
+    text = json.dumps(json.loads(body), indent=2, sort_keys=True) + "\n"
+    write_bytes_atomic(card_file, text.encode(), 0o644)
     return weights, card_file, card
 
 

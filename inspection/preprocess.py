@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import torch
 
-from inspection.canonical import digest_hex
+from bedrock.canonical import digest_hex
 from inspection.errors import ImageError
 
 MAX_IMAGE_BYTES = 32 * 1024 * 1024

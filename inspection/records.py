@@ -29,7 +29,7 @@ from sqlalchemy import (
     select,
 )
 
-from inspection.canonical import canonical, digest_hex
+from bedrock.canonical import canonical, digest_hex
 
 RECORD_VERSION = 1
 MIGRATIONS = Path(__file__).with_name("migrations")

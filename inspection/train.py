@@ -5,7 +5,7 @@ shard of every epoch's permutation through DistributedDataParallel (gloo on CPU,
 rank 0 evaluates and writes the weights (.safetensors) and the model card.
 
 Progress goes to a callback `progress(stage, done, total, info)`; a `cancel` event stops
-training between steps (TrainingCancelled; nothing is written).
+training between steps (Cancelled; nothing is written).
 """
 
 from __future__ import annotations
@@ -25,20 +25,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from bedrock.cancel import Cancelled
 from inspection.augment import AugmentConfig, augment
 from inspection.dataset import SPLIT_RULE, load_arrays, scan
 from inspection.devices import resolve_device
-from inspection.errors import DatasetError, InspectionError
+from inspection.errors import DatasetError
 from inspection.metrics import integer_summary, summary
 from inspection.model import DEFAULT_CHANNELS, NeuNet, save_model
 from inspection.preprocess import DEFAULT_PREPROCESS, PreprocessConfig, normalise
 
 Progress = Callable[[str, int, int, dict[str, Any]], None]
 DEFAULT_EPOCHS = 50
-
-
-class TrainingCancelled(InspectionError):
-    """Training was cancelled; no model was written."""
 
 
 @dataclass
@@ -144,7 +141,7 @@ def _train(opts, device, rank, world, report, cancel, started) -> TrainResult:
 
     def loading(done: int) -> None:
         if cancel is not None and cancel.is_set():
-            raise TrainingCancelled("training cancelled")
+            raise Cancelled("training cancelled")
         report("load", done, total, {})
 
     loading(0)
@@ -176,7 +173,7 @@ def _train(opts, device, rank, world, report, cancel, started) -> TrainResult:
         loss_sum, seen = 0.0, 0
         for b in range(steps_per_epoch):
             if cancel is not None and cancel.is_set():
-                raise TrainingCancelled("training cancelled")
+                raise Cancelled("training cancelled")
             idx = perm[b * opts.batch_size:(b + 1) * opts.batch_size]
             x = augment(xtr_t[idx].to(device), gen, opts.augment)
             y = ytr_t[idx].to(device)

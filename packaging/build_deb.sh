@@ -21,7 +21,7 @@ cp "$root_dir/resources/icons/bcmlp.svg" "$stage/usr/share/icons/hicolor/scalabl
 cp "$here/bcmlp.desktop" "$stage/usr/share/applications/bcmlp.desktop"
 size_kb=$(du -sk "$stage/opt" | cut -f1)
 # What the bundle's Qt libraries and its xcb/wayland platform plugins link to outside the bundle
-# (readelf NEEDED -> dpkg -S on Debian 12; app/qt_probe.py holds the same map and
+# (readelf NEEDED -> dpkg -S on Debian 12; app/gui/qt_probe.py holds the same map and
 # tests/app/test_qt_startup.py checks this line against the installed PySide6).
 depends=(
   libc6 libstdc++6 libgcc-s1 zlib1g libzstd1 libglib2.0-0 libdbus-1-3 libfontconfig1 libfreetype6

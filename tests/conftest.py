@@ -12,6 +12,8 @@ os.environ.pop("BCMLP_PASSPHRASE", None)
 
 import pytest  # noqa: E402
 
+pytest_plugins = ["tests.support.inspection_data"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "neu-det"
 SCREENSHOTS = REPO / "tests" / "screenshots"

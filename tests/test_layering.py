@@ -1,7 +1,12 @@
-"""The dependency rule of DESIGN.md section 2, checked on the source (AST) and at import time.
+"""The dependency rules of DESIGN.md section 2 and of the ledger core's layers, checked on the
+source (AST) and at import time.
 
-app -> ui -> {ledger_core, inspection}; nothing imports app; ledger_core and inspection never
-import Qt, ui, app or each other.
+Packages: app -> ui -> {ledger_core, inspection} -> bedrock; nothing imports app; ledger_core and
+inspection never import Qt, ui, app or each other; bedrock imports nothing of the project.
+
+Layers inside ledger_core (each may import only what its row names, besides bedrock):
+crypto < chain < attest; consensus and net stand on crypto; node drives them all (it gets its
+rules from whoever builds the chain); sim drives consensus.
 """
 
 from __future__ import annotations
@@ -16,26 +21,52 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 QT = {"PySide6", "PyQt5", "PyQt6", "PySide2", "shiboken6", "pyqtgraph", "superqt", "qtpy"}
 FORBIDDEN = {
+    "bedrock": QT | {"ui", "app", "ledger_core", "inspection", "resources"},
     "ledger_core": QT | {"ui", "app", "inspection"},
     "inspection": QT | {"ui", "app", "ledger_core"},
     "ui": {"app"},
     "resources": QT | {"ui", "app", "ledger_core", "inspection"},
 }
+LAYERS = {  # ledger_core subpackage -> the ledger_core subpackages it may import
+    "crypto": {"crypto"},
+    "chain": {"crypto", "chain"},
+    "attest": {"crypto", "chain", "attest"},
+    "consensus": {"crypto", "consensus"},
+    "net": {"crypto", "net"},
+    "node": {"crypto", "chain", "consensus", "net", "node"},
+    "sim": {"crypto", "consensus", "sim"},
+}
 
 
-def imported_top_levels(path: Path) -> set[str]:
+def imported_modules(path: Path) -> set[str]:
+    """Every module named by an import, `from` import (with each imported name as a possible
+    submodule) or import_module/__import__ call with a literal name."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in {
             "import_module", "__import__"
         } and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-            names.add(node.args[0].value.split(".")[0])
+            names.add(node.args[0].value)
     return names
+
+
+def imported_top_levels(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in imported_modules(path)}
+
+
+def ledger_layers_used(path: Path) -> set[str]:
+    """The ledger_core subpackages a module imports (ledger_core itself excluded)."""
+    return {
+        parts[1]
+        for name in imported_modules(path)
+        if (parts := name.split("."))[0] == "ledger_core" and len(parts) > 1 and parts[1] in LAYERS
+    }
 
 
 def cases():
@@ -50,6 +81,32 @@ def test_module_respects_dependency_rule(path: Path, banned: set[str]):
     assert not bad, f"{path.relative_to(REPO)} imports {sorted(bad)}"
 
 
+def layer_cases():
+    for layer, allowed in LAYERS.items():
+        for path in sorted((REPO / "ledger_core" / layer).rglob("*.py")):
+            yield pytest.param(path, layer, allowed, id=str(path.relative_to(REPO)))
+
+
+def test_every_ledger_module_sits_in_a_layer():
+    loose = [
+        p.name for p in (REPO / "ledger_core").glob("*.py") if p.name != "__init__.py"
+    ] + [p.name for p in (REPO / "ledger_core").iterdir() if p.is_dir() and p.name not in LAYERS
+         and p.name != "__pycache__"]
+    assert not loose, f"ledger_core holds modules outside its layers: {loose}"
+
+
+@pytest.mark.parametrize(("path", "layer", "allowed"), list(layer_cases()))
+def test_ledger_layer_imports_only_below(path: Path, layer: str, allowed: set[str]):
+    bad = ledger_layers_used(path) - allowed
+    assert not bad, f"{path.relative_to(REPO)} ({layer}) imports the layers {sorted(bad)}"
+
+
+def test_layer_checker_catches_a_violation(tmp_path):
+    bad = tmp_path / "m.py"
+    bad.write_text("from ledger_core.attest.gate import evaluate\nfrom ledger_core import node\n")
+    assert ledger_layers_used(bad) == {"attest", "node"}
+
+
 def test_rule_checker_catches_a_violation(tmp_path):
     bad = tmp_path / "m.py"
     bad.write_text("import os\nfrom PySide6.QtCore import QObject\nimportlib.import_module('app.cli')\n")
@@ -59,7 +116,7 @@ def test_rule_checker_catches_a_violation(tmp_path):
 def test_cores_load_without_qt():
     modules = [
         p.relative_to(REPO).with_suffix("").as_posix().replace("/", ".")
-        for package in ("ledger_core", "inspection")
+        for package in ("bedrock", "ledger_core", "inspection")
         for p in (REPO / package).rglob("*.py")
         if p.name != "__main__.py"
     ]

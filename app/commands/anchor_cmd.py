@@ -7,11 +7,11 @@ import socket
 
 import click
 
-from app.anchoring import Anchorer, anchor_engine
 from app.commands.cert_common import local_signer, passphrase_option, submit
 from app.commands.common import data_dir_option, emit_json, json_option
-from app.inspection_services import record_store
 from app.paths import open_data_dir
+from app.station.anchoring import Anchorer, anchor_engine
+from app.station.services import record_store
 
 
 @click.command("anchor")

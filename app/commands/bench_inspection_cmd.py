@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from app.commands.common import emit_json, json_option
-from app.inspection_options import device_option
+from app.commands.inspection_options import device_option
 
 
 @click.command("inspection")
@@ -28,7 +28,7 @@ from app.inspection_options import device_option
 @json_option
 def bench_inspection_cmd(device, model_path, images, seconds, n_latency, threads, as_json) -> None:
     """Inspection speed: {"device", "images_per_s", "latency_ms_p50", "latency_ms_p95"}."""
-    from app.inspection_bench import run_bench
+    from app.station.bench import run_bench
 
     result = run_bench(device, model_path, images, seconds, n_latency, threads)
     if as_json:

@@ -22,16 +22,16 @@ from pathlib import Path
 
 import click
 
-from app.atomic import write_bytes_atomic
 from app.commands.cluster_procs import NodeProc, cluster, stop_all
 from app.commands.common import emit_json, json_option
 from app.commands.ledger_common import load_node_key
 from app.errors import UserError
-from ledger_core import genesis as gen
-from ledger_core import tx as txm
-from ledger_core.client import NodeUnavailable
-from ledger_core.signing import Signer
-from ledger_core.wire import encode_frame, read_frame
+from bedrock.atomic import write_bytes_atomic
+from ledger_core.chain import genesis as gen
+from ledger_core.chain import tx as txm
+from ledger_core.crypto.signing import Signer
+from ledger_core.node.client import NodeUnavailable
+from ledger_core.node.control_wire import encode_frame, read_frame
 
 PROBES = 20  # single transactions after the load, for the unloaded commit latency
 MAX_PRESIGNED = 300_000  # bounds memory and set-up time; a longer run ends when the load is used up

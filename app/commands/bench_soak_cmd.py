@@ -1,5 +1,5 @@
 """`bcmlp bench soak`: the window-mode demo for N minutes while a driver uses the window as a
-person would (app/soak_driver.py); samples the window process's memory, threads and open files,
+person would (app/gui/soak_driver.py); samples the window process's memory, threads and open files,
 then stops it with SIGTERM as a desktop session would, and re-verifies every node's chain.
 
 A crash, a hang or a stop that does not finish is reported with its trace and exit 1, never
@@ -138,7 +138,7 @@ def bench_soak_cmd(minutes, data_dir, sample_s, use_display, objects, as_json) -
     if not use_display:
         env["QT_QPA_PLATFORM"] = "offscreen"
     if objects:
-        from app.soak_driver import OBJECTS_ENV
+        from app.gui.soak_driver import OBJECTS_ENV
 
         env[OBJECTS_ENV] = "1"
     cmd = [*bcmlp_command(), "demo", "--data-dir", str(demo_dir), "--json", "--soak-report", str(report)]

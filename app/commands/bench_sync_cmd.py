@@ -22,18 +22,19 @@ from app.commands.common import emit_json, json_option
 from app.commands.ledger_common import load_node_key
 from app.db import make_engine, sqlite_url
 from app.errors import UserError
-from ledger_core import tx as txm
-from ledger_core.block import sign_commit
-from ledger_core.chain import Chain
-from ledger_core.client import NodeUnavailable
-from ledger_core.store import LedgerStore
+from ledger_core.attest.rules import LEDGER_RULES
+from ledger_core.chain import tx as txm
+from ledger_core.chain.block import sign_commit
+from ledger_core.chain.replica import Chain
+from ledger_core.chain.store import LedgerStore
+from ledger_core.node.client import NodeUnavailable
 
 
 def build_chain(root: Path, signers: list, genesis, load: list[dict], blocks: int, per_block: int) -> int:
     """Append `blocks` blocks to root's database (each with up to per_block txs of `load`)."""
     engine = make_engine(sqlite_url(root / "ledger.sqlite"))
     try:
-        chain = Chain(LedgerStore(engine), genesis)
+        chain = Chain(LedgerStore(engine), genesis, rules=LEDGER_RULES)
         t0 = time.time_ns() // 1_000_000
         it = iter(load)
         total = 0

@@ -16,13 +16,15 @@ from app.commands.ledger_common import ledger_engine, load_genesis
 from app.errors import UserError
 from app.identity import ENV_PASSPHRASE, IdentityStore
 from app.paths import DataDir
-from ledger_core import tx as txm
-from ledger_core.client import NodeClient, NodeUnavailable
-from ledger_core.genesis import Genesis
-from ledger_core.manifest import Cancelled, Manifest, ManifestError, build_manifest
-from ledger_core.proofs import Live
-from ledger_core.signing import Signer
-from ledger_core.store import LedgerStore
+from bedrock.cancel import Cancelled
+from ledger_core.attest.manifest import Manifest, ManifestError, build_manifest
+from ledger_core.attest.proofs import Live
+from ledger_core.attest.rules import LEDGER_RULES
+from ledger_core.chain import tx as txm
+from ledger_core.chain.genesis import Genesis
+from ledger_core.chain.store import LedgerStore
+from ledger_core.crypto.signing import Signer
+from ledger_core.node.client import NodeClient, NodeUnavailable
 
 passphrase_option = click.option(
     "--passphrase-file",
@@ -74,7 +76,7 @@ def open_view(dd: DataDir, db_url: str | None = None) -> LedgerView:
         raise UserError(f"no genesis.json in {dd.root}: run `bcmlp node --dev` first")
     genesis = load_genesis(dd.genesis_file)
     store = LedgerStore(ledger_engine(dd, db_url, must_exist=True), run_migrations=False)
-    state = store.load_state()
+    state = store.load_state(LEDGER_RULES)
     if state is None or state.chain_id != genesis.chain_id:
         store.engine.dispose()
         raise UserError(f"the ledger database in {dd.root} does not hold this genesis' chain")

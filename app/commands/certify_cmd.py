@@ -25,9 +25,9 @@ from app.commands.cert_common import (
 from app.commands.common import data_dir_option
 from app.errors import UserError
 from app.paths import open_data_dir
-from ledger_core.certs import check_predicate
-from ledger_core.encoding import digest_hex
-from ledger_core.tx import CERT_KIND_ROLE, TxError
+from bedrock.canonical import digest_hex
+from ledger_core.attest.certs import check_predicate
+from ledger_core.chain.tx import CERT_KIND_ROLE, TxError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 DAY_MS = 86_400_000

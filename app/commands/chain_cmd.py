@@ -11,8 +11,9 @@ from app.commands.common import data_dir_option, emit_json, json_option
 from app.commands.ledger_common import db_help, ledger_engine, load_genesis
 from app.errors import CheckFailed, UserError
 from app.paths import open_data_dir
-from ledger_core.store import LedgerStore
-from ledger_core.verify import verify_chain
+from ledger_core.attest.rules import LEDGER_RULES
+from ledger_core.chain.store import LedgerStore
+from ledger_core.chain.verify import verify_chain
 
 
 @click.group("chain")
@@ -48,9 +49,9 @@ def verify_cmd(db_url, genesis_file, workers, as_json, data_dir) -> None:
                           transient=True) as bar:
                 job = bar.add_task("blocks", total=store.height())
                 report = verify_chain(genesis, store, lambda h, top: bar.update(job, completed=h, total=top),
-                                      workers=workers)
+                                      workers=workers, rules=LEDGER_RULES)
         else:
-            report = verify_chain(genesis, store, workers=workers)
+            report = verify_chain(genesis, store, workers=workers, rules=LEDGER_RULES)
     finally:
         engine.dispose()
     if as_json:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.self_command import bcmlp_command
-from ledger_core.client import NodeClient, NodeUnavailable
+from ledger_core.node.client import NodeClient, NodeUnavailable
 
 REPO = Path(__file__).resolve().parents[2]
 

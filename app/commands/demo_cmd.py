@@ -53,7 +53,7 @@ def demo_cmd(data_dir, headless, duration, as_json, screenshots, soak_report) ->
     from app.demo import Demo, default_root
 
     if not headless:  # before any node starts: Qt that cannot start would abort the process
-        from app.qt_probe import ensure_qt_can_start
+        from app.gui.qt_probe import ensure_qt_can_start
 
         ensure_qt_can_start("bcmlp demo")
     say = _progress_printer()
@@ -122,8 +122,8 @@ def _run_window(demo, say, screenshots: Path | None = None, soak_report: Path | 
     from PySide6.QtCore import QTimer
 
     from app.demo import REPLAY_FPS, SAMPLES, make_inspector
-    from app.gui import build_main_window, ensure_app, show_main_window
-    from app.inspection_gui import OperatorServices
+    from app.gui.inspection_pages import OperatorServices
+    from app.gui.window import build_main_window, ensure_app, show_main_window
 
     op = demo.cons.members["operator"].dd
     station = demo.station
@@ -136,7 +136,7 @@ def _run_window(demo, say, screenshots: Path | None = None, soak_report: Path | 
             if not station.active:
                 raise RuntimeError("the model does not pass the trust gate")
             if self._engine is None:
-                from app import inspection_services as svc
+                from app.station import services as svc
                 from inspection.engine import InferenceEngine
 
                 self._engine = InferenceEngine(svc.model(self.model_path), self.device)
@@ -151,7 +151,7 @@ def _run_window(demo, say, screenshots: Path | None = None, soak_report: Path | 
     show_main_window(ctx)
     driver = None
     if soak_report is not None:
-        from app.soak_driver import SoakDriver
+        from app.gui.soak_driver import SoakDriver
 
         driver = SoakDriver(ctx.window, soak_report)
         driver.start()

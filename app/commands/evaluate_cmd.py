@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from app.commands.common import emit_json, json_option
+from app.commands.inspection_options import device_option
 from app.errors import UserError
-from app.inspection_options import device_option
 
 
 @click.command("evaluate")
@@ -26,7 +26,7 @@ from app.inspection_options import device_option
 @json_option
 def evaluate_cmd(model_path, data, device, split, perturb, as_json) -> None:
     """Evaluate a model: {"accuracy", "per_class", "confusion", "n", "images_per_s"}."""
-    from app import inspection_services as svc
+    from app.station import services as svc
     from inspection.evaluate import evaluate
     from inspection.perturb import parse as parse_perturbation
 

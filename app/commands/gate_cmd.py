@@ -10,8 +10,8 @@ import click
 from app.commands.cert_common import require_cert_id
 from app.commands.common import data_dir_option, emit_json, json_option
 from app.errors import CheckFailed
-from app.model_gate import Candidate, GateService, ModelGate
 from app.paths import open_data_dir
+from app.station.model_gate import Candidate, GateService, ModelGate
 
 
 @click.command("gate")

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from app.atomic import write_bytes_atomic
 from app.commands.common import data_dir_option, emit_json, json_option
 from app.commands.ledger_common import load_genesis, load_node_key, org_slug
 from app.errors import UserError
 from app.identity import IdentityStore
 from app.paths import DataDir, open_data_dir
-from ledger_core import genesis as gen
+from bedrock.atomic import write_bytes_atomic
+from ledger_core.chain import genesis as gen
 
 _dir = click.Path(path_type=Path, file_okay=False, exists=True)
 

@@ -12,10 +12,10 @@ from app.paths import open_data_dir
 @data_dir_option
 @click.option("--self-test", is_flag=True, help="Build the window, check resources, print READY.")
 @click.option("--qt-probe", is_flag=True, hidden=True,
-              help="Internal: start Qt and exit (the frozen app's check in app/qt_probe.py).")
+              help="Internal: start Qt and exit (the frozen app's check in app/gui/qt_probe.py).")
 def gui_cmd(data_dir=None, self_test: bool = False, qt_probe: bool = False) -> None:
     """Open the main window."""
-    from app.qt_probe import child_main, ensure_qt_can_start
+    from app.gui.qt_probe import child_main, ensure_qt_can_start
 
     if qt_probe:
         child_main()
@@ -32,7 +32,7 @@ def gui_cmd(data_dir=None, self_test: bool = False, qt_probe: bool = False) -> N
         click.echo("READY")
         return
     dd = open_data_dir(data_dir)
-    from app.gui import build_main_window, ensure_app, show_main_window
+    from app.gui.window import build_main_window, ensure_app, show_main_window
     from app.logs import setup_logging
 
     setup_logging(dd)

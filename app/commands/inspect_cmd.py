@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from app.commands.common import data_dir_option, json_option
-from app.inspection_options import device_option
+from app.commands.inspection_options import device_option
 from app.paths import open_data_dir
 
 
@@ -22,7 +22,7 @@ def gate_watch(dd, weights: Path) -> Callable[[], None]:
     gate at the ledger head: checked now, and the returned check, called between frames, judges
     again at every new block (a revocation or a trust drop stops the run, exit 1)."""
     from app.errors import CheckFailed
-    from app.model_gate import StationGate
+    from app.station.model_gate import StationGate
 
     gate = StationGate(dd, weights)
 
@@ -59,8 +59,8 @@ def gate_watch(dd, weights: Path) -> Callable[[], None]:
 def inspect_cmd(source, model_path, order_file, order_id, params_csv, limit, rate, loop, device,
                 timeout, no_store, as_json, data_dir) -> None:
     """Inspect workpieces from a source headless; prints one record per line."""
-    from app import inspection_services as svc
-    from app.inspection_run import run_finite, run_live
+    from app.station import services as svc
+    from app.station.headless_run import run_finite, run_live
     from inspection.errors import SourceError
     from inspection.sources import open_source
 

@@ -13,10 +13,10 @@ from app.db import make_engine, sqlite_url
 from app.errors import UserError
 from app.identity import IdentityStore
 from app.paths import DataDir
-from ledger_core import genesis as gen
-from ledger_core.keys import KeyFileError, KeyPair, read_private_key, write_private_key
-from ledger_core.schema import BUSINESS_ROLES, ROLES
-from ledger_core.signing import Signer
+from ledger_core.chain import genesis as gen
+from ledger_core.chain.json_shape import BUSINESS_ROLES, ROLES
+from ledger_core.crypto.keys import KeyFileError, KeyPair, read_private_key, write_private_key
+from ledger_core.crypto.signing import Signer
 
 NODE_KEY = "keys/node.pem"
 
@@ -82,7 +82,7 @@ def ledger_page(dd: DataDir):
     """The Ledger perspective over <data-dir>/ledger.sqlite (read-only use; the node writes)."""
     from PySide6.QtWidgets import QApplication
 
-    from ledger_core.store import LedgerStore
+    from ledger_core.chain.store import LedgerStore
     from ui.ledger.page import LedgerPage
 
     engines: list[Engine] = []
@@ -105,7 +105,7 @@ def ledger_page(dd: DataDir):
 
 def network_page(dd: DataDir):
     """The Network perspective over the node serving <data-dir>/node.sock."""
-    from ledger_core.client import NodeClient
+    from ledger_core.node.client import NodeClient
     from ui.network.page import NetworkPage
 
     def fetch() -> dict:

@@ -9,7 +9,6 @@ import sys
 
 import click
 
-from app.atomic import write_bytes_atomic
 from app.commands.common import data_dir_option
 from app.commands.ledger_common import (
     db_help,
@@ -22,13 +21,15 @@ from app.commands.ledger_common import (
 from app.errors import UserError
 from app.logs import setup_logging
 from app.paths import open_data_dir
-from ledger_core import genesis as gen
-from ledger_core.chain import Chain
+from bedrock.atomic import write_bytes_atomic
+from ledger_core.attest.rules import LEDGER_RULES
+from ledger_core.chain import genesis as gen
+from ledger_core.chain.replica import Chain
+from ledger_core.chain.store import LedgerStore, StoreError
 from ledger_core.consensus import SignerStateError, TimeoutConfig
-from ledger_core.keys import KeyFileError, read_private_key
+from ledger_core.crypto.keys import KeyFileError, read_private_key
 from ledger_core.net.address import parse_address
-from ledger_core.node import HEARTBEAT_S, Node, NodeError
-from ledger_core.store import LedgerStore, StoreError
+from ledger_core.node.producer import HEARTBEAT_S, Node, NodeError
 
 
 def _address(text: str, what: str) -> tuple[str, int]:
@@ -87,7 +88,7 @@ def node_cmd(dev, db_url, heartbeat, listen, peers, no_discovery, interfaces, pr
         listen_at = _address(listen, "--listen")
         static = [_address(p, "--peer") for p in peers]
     try:
-        chain = Chain(LedgerStore(ledger_engine(dd, db_url)), genesis)
+        chain = Chain(LedgerStore(ledger_engine(dd, db_url)), genesis, rules=LEDGER_RULES)
     except StoreError as exc:
         raise UserError(str(exc)) from None
     hb = heartbeat if heartbeat is not None else (HEARTBEAT_S if dev else 1.0)
@@ -103,7 +104,7 @@ def node_cmd(dev, db_url, heartbeat, listen, peers, no_discovery, interfaces, pr
             chain.store.engine.dispose()
             raise UserError(f"the node key {signer.key_id[:16]} is not an active node of chain "
                             f"{genesis.chain_id[:16]}: peers would refuse it")
-        from ledger_core.consensus_driver import ConsensusProducer
+        from ledger_core.node.consensus_driver import ConsensusProducer
 
         try:
             keys = read_private_key(node_key_path(dd.root), None)
@@ -134,7 +135,7 @@ def node_cmd(dev, db_url, heartbeat, listen, peers, no_discovery, interfaces, pr
 
 
 def _discovery_factory(chain_id, key_id, chain, interfaces):
-    from ledger_core.discovery import Discovery
+    from ledger_core.net.discovery import Discovery
 
     def make(port, on_found):
         kwargs = {"interfaces": interfaces} if interfaces else {}

@@ -8,7 +8,7 @@ import click
 from app.commands.cert_common import open_view
 from app.commands.common import data_dir_option, emit_json, json_option
 from app.paths import open_data_dir
-from ledger_core.effects import reports
+from ledger_core.attest.effects import reports
 
 
 @click.command("reports")

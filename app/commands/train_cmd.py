@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from app.commands.common import emit_json, json_option
-from app.inspection_options import device_option
+from app.commands.inspection_options import device_option
 
 DEFAULT_EPOCHS = 50  # inspection.train.DEFAULT_EPOCHS (a test keeps them equal)
 
@@ -33,7 +33,7 @@ DEFAULT_EPOCHS = 50  # inspection.train.DEFAULT_EPOCHS (a test keeps them equal)
 @json_option
 def train_cmd(data, out, epochs, device, seed, batch_size, limit_per_class, as_json) -> None:
     """Train the compact CNN (stated split: see the model card) and write weights + card."""
-    from app.inspection_services import user_errors
+    from app.station.services import user_errors
     from inspection.train import TrainOptions, train
 
     opts = TrainOptions(data=data, out=out, epochs=epochs, device=device, seed=seed,

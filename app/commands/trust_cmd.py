@@ -8,8 +8,8 @@ import click
 from app.commands.cert_common import open_view, resolve_cert_id
 from app.commands.common import data_dir_option, emit_json, json_option
 from app.paths import open_data_dir
-from ledger_core.gate import TrustView
-from ledger_core.trust import PPM
+from ledger_core.attest.gate import TrustView
+from ledger_core.attest.trust import PPM
 
 
 def _f(ppm: int) -> str:

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import click
 
-from app.atomic import write_bytes_atomic
 from app.commands.cert_common import hash_path, open_view, resolve_cert_id
 from app.commands.common import data_dir_option, emit_json, json_option
 from app.commands.ledger_common import load_genesis
 from app.errors import CheckFailed, UserError
 from app.paths import open_data_dir
-from ledger_core.encoding import EncodingError, canonical, decode
-from ledger_core.proofs import BundleError, Report, build_bundle, check_bundle
+from bedrock.atomic import write_bytes_atomic
+from bedrock.canonical import EncodingError, canonical, decode
+from ledger_core.attest.proofs import BundleError, Report, build_bundle, check_bundle
+from ledger_core.attest.queries import newest_with_digest
 
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 
@@ -66,7 +67,7 @@ def verify_cmd(target, cert_ref, export_bundle, bundle, genesis_path, as_json, d
             raise UserError(str(exc)) from None
         return _print(rep, as_json, f"bundle {bundle.name}")
     if len(target) == 2 and target[0] == "record":
-        from app.anchoring import verify_record
+        from app.station.anchoring import verify_record
 
         return _print(verify_record(open_data_dir(data_dir), target[1]), as_json, f"record {target[1]}")
     if len(target) != 1:
@@ -87,15 +88,11 @@ def verify_cmd(target, cert_ref, export_bundle, bundle, genesis_path, as_json, d
                 if cert_id is None:
                     raise UserError(f"--cert {cert_ref}: no such certificate on the ledger")
             else:
-                hits = sorted(
-                    (view.live.get("cert", k)["height"], k) for k in view.live.keys("cert")
-                    if view.live.get("cert", k)["cert"]["subject"]["digest"] == local
-                )
-                if not hits:
+                cert_id = newest_with_digest(view.live.get, view.live.keys, local)
+                if cert_id is None:
                     rep = Report("")
                     rep.add("files", False, f"no certificate on the ledger has the digest {local[:16]} of {path}")
                     return _print(rep, as_json, str(path))
-                cert_id = hits[-1][1]  # the newest certificate of these exact files
         b = build_bundle(view.store, view.genesis, view.live, cert_id)
         if export_bundle is not None:
             write_bytes_atomic(export_bundle, canonical(b), mode=0o644)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ledger_core.encoding import EncodingError, canonical, decode, digest_hex
-from ledger_core.keys import verify_raw
+from bedrock.canonical import EncodingError, canonical, decode, digest_hex
+from ledger_core.crypto.keys import verify_raw
 
 from .messages import MessageError, Signed, from_wire
 from .validators import ValidatorSet

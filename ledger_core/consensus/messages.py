@@ -23,14 +23,8 @@ from typing import Any
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from ledger_core.encoding import (
-    DOMAIN_PROPOSAL,
-    DOMAIN_VOTE,
-    EncodingError,
-    canonical,
-    decode,
-    signing_bytes,
-)
+from bedrock.canonical import EncodingError, canonical, decode
+from ledger_core.crypto.domains import DOMAIN_PROPOSAL, DOMAIN_VOTE, signing_bytes
 
 PROPOSAL = "proposal"
 PREVOTE = "prevote"

@@ -28,13 +28,13 @@ re-propose it and re-gossip its justification, as if it had never crashed.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ledger_core.encoding import EncodingError, canonical, decode
-from ledger_core.keys import KeyPair
+from bedrock.atomic import write_bytes_atomic
+from bedrock.canonical import EncodingError, canonical, decode
+from ledger_core.crypto.keys import KeyPair
 
 from .messages import STEP_ORDER, Body, MessageError, Signed, from_wire, sign
 
@@ -94,21 +94,7 @@ class FileStore:
 
     def save(self, data: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_bytes_atomic(self.path, data, 0o600)
 
 
 class MemoryStore:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ledger_core.keys import key_id
+from ledger_core.crypto.keys import key_id
 
 
 class ValidatorSet:

@@ -5,7 +5,7 @@ Layers, bottom up (each module's docstring documents its interface):
 cipher states) -> ``channel`` (sans-I/O secure channel) -> ``peer`` (one asyncio connection:
 queue, keep-alive, rate limit, RTT) -> ``transport`` (server, dialer with back-off, broadcast).
 ``errors`` (``ProtocolError`` with reason codes), ``ratelimit``, ``backoff`` and ``address``
-(``HOST:PORT`` parsing) are small pure helpers. Discovery lives in ``ledger_core.discovery``.
+(``HOST:PORT`` parsing) are small pure helpers. Discovery lives in ``ledger_core.net.discovery``.
 
 A node typically does::
 

@@ -20,7 +20,7 @@ transport frame is refused (it cannot hold an authentication tag).
 
 from __future__ import annotations
 
-from ledger_core.keys import KeyPair
+from ledger_core.crypto.keys import KeyPair
 from ledger_core.net.errors import ProtocolError
 from ledger_core.net.framing import DEFAULT_MAX_FRAME, FrameDecoder, encode_frame
 from ledger_core.net.handshake import (

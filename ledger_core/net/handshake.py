@@ -19,7 +19,7 @@ or tampered frame fails to decrypt (``ProtocolError("decrypt_failed")``).
 
 Interface:
 - ``Handshake(role, keys, chain_id, is_authorized, expected_key_id=None)`` where ``role`` is
-  ``"initiator"`` or ``"responder"``, ``keys`` a ``ledger_core.keys.KeyPair``, and
+  ``"initiator"`` or ``"responder"``, ``keys`` a ``ledger_core.crypto.keys.KeyPair``, and
   ``is_authorized(key_id) -> bool`` decides whether the authenticated peer may connect (unknown
   or revoked keys: False). ``expected_key_id`` (outbound dials to a known node) must also match.
 - ``start() -> bytes | None``: the first message (initiator) or None (responder).
@@ -41,8 +41,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ledger_core.encoding import DOMAIN_HANDSHAKE, signing_bytes
-from ledger_core.keys import KeyPair, key_id, verify_raw
+from ledger_core.crypto.domains import DOMAIN_HANDSHAKE, signing_bytes
+from ledger_core.crypto.keys import KeyPair, key_id, verify_raw
 from ledger_core.net.errors import ProtocolError
 
 PROTOCOL = b"bcmlp/net/v1 X25519 Ed25519 HKDF-SHA256 ChaCha20-Poly1305"

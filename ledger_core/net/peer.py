@@ -2,7 +2,7 @@
 
 Inside the encrypted channel every frame's plaintext starts with a type byte:
 ``0x00`` + canonical JSON (an application message), ``0x01`` + 8 bytes (ping), ``0x02`` + the same
-8 bytes (pong). Application messages are decoded with ``ledger_core.encoding.decode`` (canonical
+8 bytes (pong). Application messages are decoded with ``bedrock.canonical.decode`` (canonical
 form required, size limited to ``PeerConfig.max_message``).
 
 Interface (``transport.Transport`` creates peers; the node mostly uses the transport):
@@ -52,7 +52,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ledger_core.encoding import EncodingError, canonical, decode
+from bedrock.canonical import EncodingError, canonical, decode
 from ledger_core.net.channel import SecureChannel
 from ledger_core.net.errors import ProtocolError
 from ledger_core.net.framing import DEFAULT_MAX_FRAME

@@ -44,8 +44,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ledger_core.encoding import canonical
-from ledger_core.keys import KeyPair
+from bedrock.canonical import canonical
+from ledger_core.crypto.keys import KeyPair
 from ledger_core.net.backoff import Backoff
 from ledger_core.net.callbacks import call_safely
 from ledger_core.net.channel import SecureChannel

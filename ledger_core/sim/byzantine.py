@@ -7,9 +7,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from bedrock.canonical import canonical
 from ledger_core.consensus.messages import PROPOSAL, Proposal, Signed, Vote, sign
 from ledger_core.consensus.signer_state import Lock
-from ledger_core.encoding import canonical
 
 from .node import SimNode, make_value
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bedrock.canonical import digest_hex
 from ledger_core.consensus.evidence import EvidencePool
 from ledger_core.consensus.messages import MessageError, Signed, Value, decode_message
 from ledger_core.consensus.signer_state import GuardedSigner, MemoryStore
@@ -16,8 +17,7 @@ from ledger_core.consensus.tendermint import (
     ScheduleTimeout,
     Tendermint,
 )
-from ledger_core.encoding import digest_hex
-from ledger_core.keys import KeyPair
+from ledger_core.crypto.keys import KeyPair
 
 if TYPE_CHECKING:
     from .runner import Simulation

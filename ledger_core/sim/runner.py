@@ -11,11 +11,11 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from bedrock.canonical import sha256
 from ledger_core.consensus.messages import PRECOMMIT, CachedVerifier
 from ledger_core.consensus.tendermint import Decide, Tendermint, TimeoutConfig
 from ledger_core.consensus.validators import ValidatorSet
-from ledger_core.encoding import sha256
-from ledger_core.keys import KeyPair
+from ledger_core.crypto.keys import KeyPair
 
 from .byzantine import ByzantineNode
 from .network import LinkFaults, Network, Partition

@@ -64,8 +64,8 @@ def test_a_window_that_lives_is_sampled_then_stopped_with_sigterm(tmp_path):
 
 
 def test_driver_switches_perspectives_and_the_watchdog_answers(qtbot, tmp_path, monkeypatch):
-    from app import soak_driver
-    from app.gui import build_main_window
+    from app.gui import soak_driver
+    from app.gui.window import build_main_window
     from app.paths import open_data_dir
 
     monkeypatch.setattr(soak_driver, "SWITCH_MS", 50)

@@ -9,7 +9,7 @@ import pytest
 
 from app.identity import IdentityStore
 from app.paths import DataDir
-from ledger_core.keys import WrongPassphrase, read_private_key
+from ledger_core.crypto.keys import WrongPassphrase, read_private_key
 
 PASS = "correct horse battery"
 

@@ -1,5 +1,5 @@
 """Qt that cannot start (missing xcb libraries, no display, a display nobody answers) is one
-line on stderr and exit 2, found before anything starts (app/qt_probe.py)."""
+line on stderr and exit 2, found before anything starts (app/gui/qt_probe.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app import qt_probe
 from app.errors import UserError
+from app.gui import qt_probe
 
 REPO = Path(__file__).resolve().parents[2]
 BCMLP = [sys.executable, "-m", "app"]
@@ -199,7 +199,7 @@ def test_a_display_that_hangs_is_one_line(monkeypatch):
 
 
 def test_the_child_is_this_interpreter_or_the_frozen_binary(monkeypatch):
-    assert qt_probe._probe_command() == [sys.executable, "-m", "app.qt_probe"]
+    assert qt_probe._probe_command() == [sys.executable, "-m", "app.gui.qt_probe"]
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     assert qt_probe._probe_command() == [sys.executable, "gui", "--qt-probe"]
 
@@ -265,7 +265,7 @@ def test_no_false_alarm_under_xvfb(tmp_path):
     env.pop("DISPLAY")
     proc = subprocess.run(
         ["xvfb-run", "-a", sys.executable, "-c",
-         "from app.qt_probe import ensure_qt_can_start; ensure_qt_can_start()"],
+         "from app.gui.qt_probe import ensure_qt_can_start; ensure_qt_can_start()"],
         capture_output=True, text=True, env=env, timeout=120)
     missing = qt_probe.missing_xcb_libraries()
     if missing:

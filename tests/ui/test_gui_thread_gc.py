@@ -74,7 +74,7 @@ def test_check_off_the_gui_thread_does_nothing(_gc_on_the_gui_thread):
 
 def test_the_app_hands_the_gc_to_the_gui_thread():
     """`bcmlp gui` and `bcmlp demo` create their QApplication through ensure_app."""
-    from app.gui import ensure_app
+    from app.gui.window import ensure_app
     from ui.gui_thread_gc import installed
 
     gc.enable()  # as if something switched it back on

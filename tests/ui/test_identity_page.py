@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
 
+from app.gui.identity_backend import StoreIdentityBackend
 from app.identity import IdentityStore
-from app.identity_backend import StoreIdentityBackend
 from app.paths import open_data_dir
 from ui.identity.page import IdentityPage
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.gui import build_main_window
+from app.gui.window import build_main_window
 from app.paths import open_data_dir
 from app.settings import Settings
 from tests.conftest import SCREENSHOTS
@@ -92,7 +92,7 @@ def test_corrupt_settings_shown_as_message(qtbot, data_dir):
     ctx = build_main_window(open_data_dir(data_dir))
     qtbot.addWidget(ctx.window)
     assert ctx.warnings and "settings.json" in ctx.warnings[0]
-    from app.gui import show_warnings
+    from app.gui.window import show_warnings
 
     show_warnings(ctx)
     boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]

@@ -19,7 +19,7 @@ def test_the_installed_pyside_keeps_the_reference_counts_of_none_and_true():
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="None and True are immortal from 3.12")
 def test_a_leaking_binding_is_refused_with_one_line(monkeypatch):
     from app.errors import UserError
-    from app.gui import ensure_app
+    from app.gui.window import ensure_app
 
     monkeypatch.setattr(binding_check, "lost_references", lambda calls=0: {"None": 200, "True": 0})
     message = binding_check.binding_problem()

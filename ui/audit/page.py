@@ -46,7 +46,7 @@ def _when(ns: int) -> str:
 class AuditBackend:
     find: Callable[[str], list[dict[str, Any]]]  # workpiece id -> records (to_json_dict), newest first
     image: Callable[[str], bytes | None]  # image SHA-256 -> stored bytes
-    verify: Callable[[int], Any]  # record id -> ledger_core.proofs.Report
+    verify: Callable[[int], Any]  # record id -> ledger_core.attest.proofs.Report
     reports: Callable[[], list[dict[str, Any]]] | None = None  # monitor.report records, newest first
     # (below record id or None, limit) -> records newest first
     newest: Callable[[int | None, int], list[dict[str, Any]]] | None = None

@@ -33,7 +33,7 @@ def load_audit(newest: Newest | None, reports: Reports | None, page_size: int) -
 
 
 class VerifyWorker(QThread):
-    done = Signal(object)  # ledger_core.proofs.Report
+    done = Signal(object)  # ledger_core.attest.proofs.Report
     failed = Signal(str)
 
     def __init__(self, fn: Callable[[int], Any], record_id: int, parent=None) -> None:

@@ -58,7 +58,7 @@ class ChecksView(QWidget):
         self.details.clear()
 
     def show_checks(self, checks: list[Any]) -> None:
-        """`checks`: objects with name, ok and reason (ledger_core.proofs.Check)."""
+        """`checks`: objects with name, ok and reason (ledger_core.attest.proofs.Check)."""
         self.clear()
         for c in checks:
             item = QTreeWidgetItem(self.tree, [c.name, "pass" if c.ok else "FAIL", c.reason])

@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ledger_core.certs import LINEAGE
-from ledger_core.gate import TrustView
-from ledger_core.proofs import Report
+from ledger_core.attest.certs import LINEAGE
+from ledger_core.attest.gate import TrustView
+from ledger_core.attest.proofs import Report
 from ui.certificates.checks import ChecksView
 from ui.certificates.model import CertsFilter, CertsModel, cert_id
 from ui.certificates.worker import CertsLoad, VerifyWorker, load_certificates

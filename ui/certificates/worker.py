@@ -12,9 +12,11 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
-from ledger_core.gate import TrustView
-from ledger_core.manifest import Cancelled, build_manifest
-from ledger_core.proofs import Report, build_bundle, check_bundle
+from bedrock.cancel import Cancelled
+from ledger_core.attest.gate import TrustView
+from ledger_core.attest.manifest import build_manifest
+from ledger_core.attest.proofs import Report, build_bundle, check_bundle
+from ledger_core.attest.queries import newest_with_digest
 from ui.certificates.model import cert_rows
 
 
@@ -33,13 +35,6 @@ def load_certificates(opener: Callable[[], tuple[Any, Any, Any]]) -> CertsLoad:
     return CertsLoad(snapshot, tv, cert_rows(live, lambda cid: tv.cert(cid).expected_ppm), live.height)
 
 
-def find_by_digest(live: Any, digest: str) -> str | None:
-    """The newest certificate whose subject digest is `digest`."""
-    hits = sorted((live.get("cert", k)["height"], k) for k in live.keys("cert")
-                  if live.get("cert", k)["cert"]["subject"]["digest"] == digest)
-    return hits[-1][1] if hits else None
-
-
 def verify(snapshot: Any, cert_id: str | None, path: Path | None, progress=None, cancel=None) -> Report:
     """snapshot: (store, genesis, live). Verify a certificate, files against one, or files alone."""
     store, genesis, live = snapshot
@@ -47,7 +42,7 @@ def verify(snapshot: Any, cert_id: str | None, path: Path | None, progress=None,
     if path is not None:
         local = build_manifest(path, progress, cancel).digest
         if cert_id is None:
-            cert_id = find_by_digest(live, local)
+            cert_id = newest_with_digest(live.get, live.keys, local)
             if cert_id is None:
                 rep = Report("")
                 rep.add("files", False, f"no certificate on the ledger has the digest {local[:16]} of {path.name}")

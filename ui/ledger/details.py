@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
 
-from ledger_core.tx import TxError, check_signature, from_obj
+from ledger_core.chain.tx import TxError, check_signature, from_obj
 from ui.ledger.model import fmt_time
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
-from ledger_core.verify import Cancelled, verify_chain
+from bedrock.cancel import Cancelled
+from ledger_core.attest.rules import LEDGER_RULES
+from ledger_core.chain.verify import verify_chain
 
 
 class VerifyWorker(QThread):
@@ -29,7 +31,7 @@ class VerifyWorker(QThread):
     def run(self) -> None:
         try:
             genesis = self.genesis_loader()
-            report = verify_chain(genesis, self.store, self._progress, self._cancel.is_set)
+            report = verify_chain(genesis, self.store, self._progress, self._cancel.is_set, rules=LEDGER_RULES)
         except Cancelled:
             self.cancelled.emit()
         except Exception as exc:  # noqa: BLE001 - reported to the user, never a crash

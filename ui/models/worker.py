@@ -12,11 +12,12 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
-from inspection.train import TrainingCancelled, TrainOptions, train
-from ledger_core.gate import TrustView
-from ledger_core.manifest import ManifestError, build_manifest
+from bedrock.cancel import Cancelled
+from inspection.train import TrainOptions, train
+from ledger_core.attest.gate import TrustView
+from ledger_core.attest.manifest import ManifestError, build_manifest
+from ledger_core.attest.queries import newest_with_digest
 from ui.certificates.model import cert_rows
-from ui.certificates.worker import find_by_digest
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def load_model_certs(opener: Callable[[], tuple[Any, Any, Any]], weights: Path) 
     tv = TrustView(live.get, live.keys, live.height)
     rows = [r for r in cert_rows(live, lambda cid: tv.cert(cid).expected_ppm) if r["kind"] == "model"]
     try:
-        cert, error = find_by_digest(live, build_manifest(weights).digest), ""
+        cert, error = newest_with_digest(live.get, live.keys, build_manifest(weights).digest), ""
     except (OSError, ManifestError) as exc:
         cert, error = None, f"the weights cannot be read: {exc}"
     return ModelCertsLoad(rows, live.height, tv.threshold_ppm, weights, cert, error)
@@ -57,7 +58,7 @@ class TrainWorker(QThread):
     def run(self) -> None:
         try:
             result = train(self.options, self._progress, self._cancel)
-        except TrainingCancelled:
+        except Cancelled:
             self.cancelled.emit()
         except Exception as exc:  # noqa: BLE001 - reported to the user, never a crash
             self.failed.emit(str(exc))

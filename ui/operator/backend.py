@@ -1,4 +1,4 @@
-"""What the Operator perspective needs from the application (app.inspection_gui provides it)."""
+"""What the Operator perspective needs from the application (app.gui.inspection_pages provides it)."""
 
 from __future__ import annotations
 

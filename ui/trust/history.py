@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ledger_core.gate import expected_over_time
-from ledger_core.trust import Rating, TrustBook, TrustParams
+from ledger_core.attest.gate import expected_over_time
+from ledger_core.attest.trust import Rating, TrustBook, TrustParams
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
-from ledger_core.gate import TrustView, rating_history
-from ledger_core.trust import Rating
+from ledger_core.attest.gate import TrustView, rating_history
+from ledger_core.attest.trust import Rating
 
 # (rating.submit payload, passphrase) -> (tx hash, height); raises with a message when refused
 Submit = Callable[[dict[str, Any], str], tuple[str, Any]]

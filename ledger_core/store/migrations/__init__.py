@@ -1,1 +1,0 @@
-"""Alembic migrations of the ledger store, run programmatically by `ledger_core.store.migrate`."""
