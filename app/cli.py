@@ -1,6 +1,8 @@
 """The `bcmlp` command line: a click group whose commands live in app/commands/.
 
-Errors become one line on stderr: exit 2 for bad usage or input, 1 for a failed check.
+Errors become one line on stderr, here and nowhere else: every `CodedError` (the app's, the
+ledger's and the inspection pipeline's) exits with its `exit_code` (2 for bad usage or input, 1
+for a failed check), and so does a file that is missing, unreadable or not what it should be (2).
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import click
 from app import __version__
 from app.commands.gui_cmd import gui_cmd
 from app.commands.lazy import LazyGroup
-from app.errors import BcmlpError
+from bedrock.errors import CodedError
+
+# OSErrors that mean a path given on the command line does not fit (exit 2, like bad input)
+BAD_PATH_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+                   PermissionError)
 
 # Each command is imported only when it runs: name -> "module:attribute".
 COMMANDS = {
@@ -55,6 +61,11 @@ def cli(ctx: click.Context, self_test: bool) -> None:
         ctx.invoke(gui_cmd, self_test=self_test)
 
 
+def _path_problem(exc: OSError) -> str:
+    """`<what went wrong>: <path>`, without Python's "[Errno N]"."""
+    if exc.filename is None:
+        return exc.strerror or str(exc)
+    return f"{exc.strerror or exc}: {exc.filename}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,9 +77,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         click.echo(f"bcmlp: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except BcmlpError as exc:
+    except CodedError as exc:
         click.echo(f"bcmlp: error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except BAD_PATH_ERRORS as exc:
+        click.echo(f"bcmlp: error: {_path_problem(exc)}", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("bcmlp: interrupted", err=True)
         sys.exit(130)

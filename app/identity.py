@@ -15,7 +15,6 @@ from app.errors import UserError
 from app.paths import DataDir
 from bedrock.atomic import read_json_object, write_json_atomic
 from ledger_core.crypto.keys import (
-    KeyFileError,
     KeyPair,
     WrongPassphrase,
     read_private_key,
@@ -119,14 +118,13 @@ class IdentityStore:
         return self.dd.root / ident.key_file
 
     def unlock(self, passphrase: str | None, ident: Identity | None = None) -> KeyPair:
-        """Decrypt the identity's key; PassphraseError on a wrong passphrase."""
+        """Decrypt the identity's key; PassphraseError on a wrong passphrase (a KeyFileError when
+        the key file itself is unusable)."""
         ident = ident or self.load()
         try:
             pair = read_private_key(self.key_path(ident), passphrase)
         except WrongPassphrase as exc:
             raise PassphraseError(str(exc)) from None
-        except KeyFileError as exc:
-            raise IdentityError(str(exc)) from None
         if pair.key_id != ident.key_id:
             raise IdentityError("the key file does not match identity.json (different key id)")
         return pair

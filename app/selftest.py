@@ -7,11 +7,14 @@ import tempfile
 from pathlib import Path
 
 import resources
+from app.errors import CheckFailed
 from app.paths import open_data_dir
 
 
-class SelfTestFailed(Exception):
-    pass
+class SelfTestFailed(CheckFailed):
+    """A part of the application does not work here (exit 1)."""
+
+    code = "self_test_failed"
 
 
 def check_resources() -> None:

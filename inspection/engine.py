@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -102,6 +103,13 @@ class InspectionResult:
     assessment: Assessment
     gray: np.ndarray
     latency_ms: float  # from frame capture to the stored record
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The record (`InspectionRecord.to_json_dict`) with the top class and its per-mille."""
+        d = self.record.to_json_dict()
+        d["top_class"] = self.assessment.top_class
+        d["top_permille"] = self.assessment.top_permille
+        return d
 
 
 @dataclass

@@ -195,6 +195,16 @@ def load_orders(path: Path) -> list[Order]:
     raise OrderError(f"{path}: orders must be a .json or .csv file")
 
 
+def pick_order(orders: list[Order], order_id: str | None) -> Order:
+    """The order with this id, or the first one when no id is given."""
+    if order_id is None:
+        return orders[0]
+    for o in orders:
+        if o.id == order_id:
+            return o
+    raise OrderError(f"order {order_id!r} is not in the orders file")
+
+
 def parse_parameters_csv(text: str) -> dict[str, dict[str, str]]:
     """{workpiece_id: {column: value}} from CSV text with a `workpiece_id` column."""
     header, rows = _csv_rows(text)

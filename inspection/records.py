@@ -1,6 +1,6 @@
 """Inspection records through SQLAlchemy 2 Core on an engine the caller provides.
 
-One row per inspected workpiece (DESIGN.md section 7): workpiece, order, times, image SHA-256,
+One row per inspected workpiece (docs/design.md section 7): workpiece, order, times, image SHA-256,
 model id (weights SHA-256) and the model and pipeline certificate ids (NULL until certificates
 exist), preprocessing digest, class probabilities in per-mille, quality index in per-mille,
 verdict, process/tool parameters, and the record digest: SHA-256 of the canonical JSON of
@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from bedrock.canonical import canonical, digest_hex
+from bedrock.migrations import upgrade
 
 RECORD_VERSION = 1
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -112,14 +113,7 @@ class InspectionRecord:
 
 def migrate(engine: Engine) -> None:
     """Create or upgrade the records schema to the newest revision (Alembic, in-process)."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    upgrade(engine, MIGRATIONS)
 
 
 class RecordStore:
@@ -152,6 +146,10 @@ class RecordStore:
              .order_by(records_table.c.id).limit(limit))
         with self.engine.connect() as conn:
             return [_from_row(r._mapping) for r in conn.execute(q)]
+
+    def get(self, record_id: int) -> InspectionRecord | None:
+        got = self.page(after_id=record_id - 1, limit=1)
+        return got[0] if got and got[0].id == record_id else None
 
     def latest(self, limit: int = 20) -> list[InspectionRecord]:
         return self.newest(None, limit)

@@ -219,6 +219,17 @@ def open_source(spec: str, rate: float | None = None, loop: bool = False) -> Fra
     )
 
 
+def read_frames(src: FrameSource, n: int) -> list[Frame]:
+    """The next `n` frames of an open source (fewer at the end of a finite one)."""
+    frames: list[Frame] = []
+    while len(frames) < n:
+        f = src.read()
+        if f is None:
+            break
+        frames.append(f)
+    return frames
+
+
 @dataclass(frozen=True)
 class SourceStatus:
     """state: connecting, running, lost (with the error), retrying (attempt, delay), ended, stopped."""

@@ -1,4 +1,4 @@
-"""The dependency rules of DESIGN.md section 2 and of the ledger core's layers, checked on the
+"""The dependency rules of docs/design.md section 2 and of the ledger core's layers, checked on the
 source (AST) and at import time.
 
 Packages: app -> ui -> {ledger_core, inspection} -> bedrock; nothing imports app; ledger_core and

@@ -2,7 +2,7 @@
 
 `HeadFollower` asks a cheap `head()` (one query, e.g. the ledger's height) on a timer while its
 page is visible; when the answer changed since the last load it runs the page's heavy `load()`
-through a `ui.jobs.Runner` and emits `loaded(result)` on the GUI thread. A hidden page is not
+on a `ui.workers.Task` (the newest ask wins) and emits `loaded(result)` on the GUI thread. A hidden page is not
 refreshed; showing it checks at once. Without a `head` the page loads once, when first shown,
 and then on `refresh()` (its Reload button).
 
@@ -19,7 +19,12 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject, QTimer, Signal, Slot
 from PySide6.QtCore import QItemSelectionModel as Sel
 from PySide6.QtWidgets import QAbstractItemView, QWidget
 
-from ui.jobs import Runner
+from ui.workers import Task, plain
+
+# opens a fresh ledger snapshot: returns (store, genesis, live), or raises with a message for the user
+Opener = Callable[[], tuple[Any, Any, Any]]
+# the ledger's head height through one cheap query (raises while there is no ledger)
+Head = Callable[[], Hashable]
 
 _NEVER = object()  # nothing loaded yet
 _UNKNOWN = object()  # head() failed: no ledger yet, or a passing read error
@@ -32,12 +37,12 @@ class HeadFollower(QObject):
     def __init__(self, page: QWidget, load: Callable[[], Any], head: Callable[[], Hashable] | None = None,
                  interval_ms: int = 1000) -> None:
         super().__init__(page)
-        self.load = load  # runs on a worker: must not reach any widget (see ui.jobs)
+        self.load = load  # runs on a worker: must not reach any widget (see ui.workers)
         self.head = head  # runs on the GUI thread: one cheap query
         self._seen: Any = _NEVER
-        self.runner = Runner(self)
-        self.runner.done.connect(self.loaded)
-        self.runner.failed.connect(self.failed)
+        self.task = Task(self, "load")
+        self.task.succeeded.connect(self.loaded)
+        self.task.failed.connect(self.failed)
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.check)
@@ -65,22 +70,32 @@ class HeadFollower(QObject):
             now = _UNKNOWN
         if self._seen is _NEVER or (now is not _UNKNOWN and now != self._seen):
             self._seen = now
-            self.runner.submit(self.load)
+            self.task.submit(plain(self.load))
 
     @Slot()
     def refresh(self) -> None:
         """Load now, whether or not the head moved (the Reload button)."""
         if self._seen is _NEVER:
             self._seen = _UNKNOWN
-        self.runner.submit(self.load)
+        self.task.submit(plain(self.load))
+
+    def load_now(self) -> None:
+        """Load on the calling thread and emit `loaded` or `failed` at once (a page that needs its
+        data before the first load on the task came back)."""
+        try:
+            data = self.load()
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            self.failed.emit(str(exc))
+        else:
+            self.loaded.emit(data)
 
     @property
     def busy(self) -> bool:
-        return self.runner.busy
+        return self.task.busy
 
     def shutdown(self) -> None:
         self.timer.stop()
-        self.runner.shutdown()
+        self.task.shutdown()
 
 
 def keep_place(view: QAbstractItemView, key: Callable[[QModelIndex], Hashable]) -> Callable[[], None]:

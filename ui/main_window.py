@@ -1,4 +1,5 @@
-"""The main window: a side bar of perspectives (Ctrl+1...), status bar, themes, About box."""
+"""The main window: a side bar of perspectives (Ctrl+1...), status bar, themes, About box. Closing
+it shuts every perspective down: no task thread outlives the window."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from PySide6.QtWidgets import (
 import resources
 from ui.prefs import Preferences
 from ui.theme import THEMES, apply_theme
+from ui.workers import shutdown_tasks
+
+SHUTDOWN_MS = 15_000  # how long closing waits, all together, for tasks still running
 
 
 @dataclass
@@ -190,6 +194,16 @@ class MainWindow(QMainWindow):
         geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         self.prefs.set("window", {"geometry": geometry, "state": None})
 
+    def shutdown(self) -> None:
+        """Each perspective's `shutdown()` (stop timers, cancel and join its tasks), then cancel and
+        join, within SHUTDOWN_MS, any task still running below the window."""
+        for p in self._perspectives:
+            stop = getattr(p.widget, "shutdown", None)
+            if stop is not None:
+                stop()
+        shutdown_tasks(self, SHUTDOWN_MS)
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         self.save_state()
+        self.shutdown()
         super().closeEvent(event)

@@ -7,9 +7,10 @@ import socket
 
 import click
 
-from app.commands.cert_common import local_signer, passphrase_option, submit
 from app.commands.common import data_dir_option, emit_json, json_option
+from app.commands.passphrase import identity_signer, passphrase_option
 from app.paths import open_data_dir
+from app.services.submit import sender
 from app.station.anchoring import Anchorer, anchor_engine
 from app.station.services import record_store
 
@@ -24,12 +25,8 @@ from app.station.services import record_store
 def anchor_cmd(station, max_records, passphrase_file, as_json, data_dir) -> None:
     """Anchor every pending inspection record now (signed by the local identity, an operator)."""
     dd = open_data_dir(data_dir)
-    signer = local_signer(dd, passphrase_file)
-
-    def send(tx_type, payload):
-        tx, ans = submit(dd, signer, tx_type, payload)
-        return tx.hash, ans.get("height")
-
+    sign_as = identity_signer(dd, passphrase_file)
+    send = sender(dd, sign_as())
     engine, records = anchor_engine(dd), record_store(dd)
     try:
         done = Anchorer(engine, records, send, (station or socket.gethostname())[:100],

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from app.commands.common import emit_json, json_option
+from app.commands.common import json_option, print_fields
 from app.commands.inspection_options import device_option
 
 
@@ -31,8 +31,4 @@ def bench_inspection_cmd(device, model_path, images, seconds, n_latency, threads
     from app.station.bench import run_bench
 
     result = run_bench(device, model_path, images, seconds, n_latency, threads)
-    if as_json:
-        emit_json(result)
-    else:
-        for k, v in result.items():
-            click.echo(f"{k}: {v}")
+    print_fields(result, as_json)

@@ -15,23 +15,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import click
 
-from app.commands.cluster_procs import NodeProc, cluster, stop_all
-from app.commands.common import emit_json, json_option
-from app.commands.ledger_common import load_node_key
+from app.commands.cluster_procs import NodeProc, bench_folder, cluster, stop_all
+from app.commands.common import json_option, print_fields
 from app.errors import UserError
+from app.services.node_key import load_node_key
 from bedrock.atomic import write_bytes_atomic
 from ledger_core.chain import genesis as gen
 from ledger_core.chain import tx as txm
 from ledger_core.crypto.signing import Signer
 from ledger_core.node.client import NodeUnavailable
-from ledger_core.node.control_wire import encode_frame, read_frame
+from ledger_core.node.control_socket import encode_message, read_message
 
 PROBES = 20  # single transactions after the load, for the unloaded commit latency
 MAX_PRESIGNED = 300_000  # bounds memory and set-up time; a longer run ends when the load is used up
@@ -99,9 +97,9 @@ async def _drive(socks: list[Path], work: list[list[list[dict]]], seconds: float
                 if time.perf_counter() > deadline:
                     break
                 t0 = time.perf_counter()
-                writer.write(encode_frame({"op": "submit_batch", "txs": batch, "wait": True}))
+                writer.write(encode_message({"op": "submit_batch", "txs": batch, "wait": True}))
                 await writer.drain()
-                answer = await read_frame(reader)
+                answer = await read_message(reader)
                 ms = (time.perf_counter() - t0) * 1000
                 ok = sum(1 for r in answer["results"] if r["ok"])
                 committed += ok
@@ -150,27 +148,12 @@ def _pct(values: list[float], q: float) -> float:
 def bench_ledger_cmd(nodes, seconds, senders, batch, clients, rate_cap, data_dir, as_json) -> None:
     """Throughput and commit latency: {"nodes", "tx_per_s", "commit_ms_p50", "commit_ms_p95",
     "heights", "app_hash_agree", ...}."""
-    tmp = None
-    if data_dir is None:
-        tmp = tempfile.mkdtemp(prefix="bcmlp-bench-")
-        data_dir = Path(tmp)
-    base = Path(data_dir).resolve()
-    for i in range(nodes):
-        root = base / f"node-{i + 1}"
-        if root.exists():
-            if not (root / "genesis.json").exists() and any(root.iterdir()):
-                raise UserError(f"{root} exists and is not a benchmark node directory")
-            shutil.rmtree(root)
-    procs: list[NodeProc] = []
-    try:
+    with bench_folder(data_dir, nodes, "bcmlp-bench-") as (base, procs):
         g, devices, roots = setup_consortium(base, nodes, senders)
         load = _sign_load(g, devices[:-1], min(int(rate_cap * seconds), MAX_PRESIGNED))
         work = _per_client(load, senders - 1, clients, batch)
         probe = _sign_load(g, devices[-1:], PROBES)
-        if nodes == 1:
-            procs = [NodeProc(roots[0], 0, [], dev=True)]
-        else:
-            procs = cluster(roots)
+        procs += [NodeProc(roots[0], 0, [], dev=True)] if nodes == 1 else cluster(roots)
         for p in procs:
             p.start()
         for p in procs:
@@ -185,10 +168,6 @@ def bench_ledger_cmd(nodes, seconds, senders, batch, clients, rate_cap, data_dir
         idle = _probe(procs, probe, 0.3) if nodes > 1 else []
         heights, agree = _agreement(procs)
         codes = stop_all(procs)
-    finally:
-        stop_all(procs)
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
     out = {
         "nodes": nodes,
         "tx_per_s": round(committed / elapsed, 1),
@@ -208,13 +187,9 @@ def bench_ledger_cmd(nodes, seconds, senders, batch, clients, rate_cap, data_dir
         "batch": batch,
         "clients": clients,
         "node_exit_code": next((c for c in codes if c), 0),
-        "data_dir": None if tmp else str(base),
+        "data_dir": None if data_dir is None else str(base),
     }
-    if as_json:
-        emit_json(out)
-    else:
-        for k, v in out.items():
-            click.echo(f"{k:>14}: {v}")
+    print_fields(out, as_json, 14)
 
 
 def _wait_height(procs: list[NodeProc], height: int, timeout: float) -> None:

@@ -9,19 +9,17 @@ only peer, and times node-2 from its start until it holds height N. node-2 check
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import click
 
 from app.commands.bench_ledger_cmd import _sign_load, setup_consortium
-from app.commands.cluster_procs import cluster, stop_all
-from app.commands.common import emit_json, json_option
-from app.commands.ledger_common import load_node_key
+from app.commands.cluster_procs import bench_folder, cluster, stop_all
+from app.commands.common import json_option, print_fields
 from app.db import make_engine, sqlite_url
 from app.errors import UserError
+from app.services.node_key import load_node_key
 from ledger_core.attest.rules import LEDGER_RULES
 from ledger_core.chain import tx as txm
 from ledger_core.chain.block import sign_commit
@@ -64,19 +62,7 @@ def build_chain(root: Path, signers: list, genesis, load: list[dict], blocks: in
 @json_option
 def bench_sync_cmd(blocks, txs_per_block, timeout, data_dir, as_json) -> None:
     """Catch-up speed of a fresh node: {"blocks", "txs", "seconds", "blocks_per_s", "tx_per_s", ...}."""
-    tmp = None
-    if data_dir is None:
-        tmp = tempfile.mkdtemp(prefix="bcmlp-bench-sync-")
-        data_dir = Path(tmp)
-    base = Path(data_dir).resolve()
-    for i in range(4):
-        root = base / f"node-{i + 1}"
-        if root.exists():
-            if not (root / "genesis.json").exists() and any(root.iterdir()):
-                raise UserError(f"{root} exists and is not a benchmark node directory")
-            shutil.rmtree(root)
-    procs = []
-    try:
+    with bench_folder(data_dir, 4, "bcmlp-bench-sync-") as (base, procs):
         senders = 64
         g, devices, roots = setup_consortium(base, 4, senders)
         keys = [load_node_key(r, create=False) for r in roots]
@@ -84,7 +70,7 @@ def bench_sync_cmd(blocks, txs_per_block, timeout, data_dir, as_json) -> None:
         load = _sign_load(g, devices, blocks * txs_per_block)
         txs = build_chain(roots[0], keys, g, load, blocks, txs_per_block)
         build_s = time.perf_counter() - t_build
-        procs = cluster(roots[:2])
+        procs += cluster(roots[:2])
         procs[0].start()
         procs[0].wait_ready(60)
         t0 = time.perf_counter()
@@ -106,10 +92,6 @@ def bench_sync_cmd(blocks, txs_per_block, timeout, data_dir, as_json) -> None:
         seconds = time.perf_counter() - t0
         app_hashes = {p.client.block(blocks)["header"]["app_hash"] for p in procs}
         codes = stop_all(procs)
-    finally:
-        stop_all(procs)
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
     out = {
         "blocks": blocks,
         "txs": txs,
@@ -119,10 +101,6 @@ def bench_sync_cmd(blocks, txs_per_block, timeout, data_dir, as_json) -> None:
         "app_hash_agree": len(app_hashes) == 1,
         "build_seconds": round(build_s, 2),
         "node_exit_codes": codes,
-        "data_dir": None if tmp else str(base),
+        "data_dir": None if data_dir is None else str(base),
     }
-    if as_json:
-        emit_json(out)
-    else:
-        for k, v in out.items():
-            click.echo(f"{k:>14}: {v}")
+    print_fields(out, as_json, 14)

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from app.commands.common import data_dir_option, emit_json, json_option
-from app.commands.ledger_common import db_help, ledger_engine, load_genesis
+from app.commands.common import data_dir_option, db_help, emit_json, json_option
 from app.errors import CheckFailed, UserError
 from app.paths import open_data_dir
+from app.services.ledger import ledger_engine
 from ledger_core.attest.rules import LEDGER_RULES
+from ledger_core.chain import genesis as gen
 from ledger_core.chain.store import LedgerStore
 from ledger_core.chain.verify import verify_chain
 
@@ -36,7 +37,7 @@ def verify_cmd(db_url, genesis_file, workers, as_json, data_dir) -> None:
     Exit 1 with the height and reason of the first problem.
     """
     dd = open_data_dir(data_dir, create=False)
-    genesis = load_genesis(genesis_file or dd.genesis_file)
+    genesis = gen.load(genesis_file or dd.genesis_file)
     engine = ledger_engine(dd, db_url, must_exist=True)
     try:
         store = LedgerStore(engine)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from app.errors import UserError
 from app.self_command import bcmlp_command
 from ledger_core.node.client import NodeClient, NodeUnavailable
 
@@ -108,6 +113,31 @@ def cluster(roots: list[Path], extra: list[str] | None = None) -> list[NodeProc]
         NodeProc(r, ports[i], [f"127.0.0.1:{p}" for j, p in enumerate(ports) if j != i], extra)
         for i, r in enumerate(roots)
     ]
+
+
+@contextlib.contextmanager
+def bench_folder(data_dir: Path | None, nodes: int, prefix: str) -> Iterator[tuple[Path, list[NodeProc]]]:
+    """A benchmark's folder for <base>/node-1 .. node-N, cleared of an earlier run (without
+    `data_dir`: a temporary one, removed afterwards), and the list the run puts its node
+    processes in: the ones still running at the end are stopped."""
+    tmp = None
+    if data_dir is None:
+        tmp = tempfile.mkdtemp(prefix=prefix)
+        data_dir = Path(tmp)
+    base = Path(data_dir).resolve()
+    procs: list[NodeProc] = []
+    try:
+        for i in range(nodes):
+            root = base / f"node-{i + 1}"
+            if root.exists():
+                if not (root / "genesis.json").exists() and any(root.iterdir()):
+                    raise UserError(f"{root} exists and is not a benchmark node directory")
+                shutil.rmtree(root)
+        yield base, procs
+    finally:
+        stop_all(procs)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def stop_all(nodes: list[NodeProc]) -> list[int | None]:

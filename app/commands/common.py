@@ -1,16 +1,18 @@
-"""Options and helpers shared by the sub-commands."""
+"""Options and helpers shared by the sub-commands: the click options, JSON output and the hashing
+progress bar (rich, on stderr). Imported at every start: nothing heavy at module level."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from app.errors import UserError
+if TYPE_CHECKING:
+    from app.services.hashing import HashProgress
 
 data_dir_option = click.option(
     "--data-dir",
@@ -21,24 +23,54 @@ data_dir_option = click.option(
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
+db_help = "SQLAlchemy URL of the ledger database (default: sqlite <data-dir>/ledger.sqlite)."
+
 
 def emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, sort_keys=True))
 
 
-def read_passphrase(passphrase_file: Path | None, confirm: bool, env_var: str) -> str:
-    """--passphrase-file, else the environment variable, else a masked prompt on a terminal."""
-    if passphrase_file is not None:
-        try:
-            text = passphrase_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read passphrase file {passphrase_file}: {exc}") from None
-        return text.rstrip("\r\n")
-    env = os.environ.get(env_var)
-    if env:
-        return env
-    if not sys.stdin.isatty():
-        raise UserError(
-            f"a passphrase is needed: use --passphrase-file, set {env_var}, or run on a terminal"
-        )
-    return click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+def print_fields(obj: dict[str, Any], as_json: bool, width: int = 0) -> None:
+    """A result as JSON, or one `key: value` line each (keys right-aligned to `width`)."""
+    if as_json:
+        emit_json(obj)
+        return
+    for k, v in obj.items():
+        click.echo(f"{k:>{width}}: {v}")
+
+
+@contextlib.contextmanager
+def hashing_bar(name: str, quiet: bool = False) -> Iterator[HashProgress | None]:
+    """A progress callback for hashing that draws a transient bar on stderr (a terminal only)
+    from its first call; None when `quiet`."""
+    if quiet:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    console = Console(stderr=True)
+    bar = Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+        TransferSpeedColumn(), TimeRemainingColumn(), transient=True, console=console,
+        disable=not console.is_terminal,
+    )
+    tasks: list = []
+
+    def update(done: int, total: int) -> None:
+        if not tasks:
+            bar.start()
+            tasks.append(bar.add_task(f"hashing {name}", total=None))
+        bar.update(tasks[0], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if tasks:
+            bar.stop()

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from app.commands.common import emit_json
-from app.errors import UserError
+from bedrock.errors import CodedError
 
 
 def _progress_printer():
@@ -87,7 +87,7 @@ def demo_cmd(data_dir, headless, duration, as_json, screenshots, soak_report) ->
             signal.signal(signal.SIGTERM, old_term)
     try:
         info = demo.summary()
-    except UserError:
+    except CodedError:
         if interrupted:  # stopped before the chains existed: nothing to summarise
             raise KeyboardInterrupt from None
         raise

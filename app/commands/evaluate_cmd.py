@@ -36,9 +36,8 @@ def evaluate_cmd(model_path, data, device, split, perturb, as_json) -> None:
             parse_perturbation(p)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    with svc.user_errors():
-        engine = svc.InferenceEngine(loaded, device)
-        result = evaluate(engine, data, split, list(perturb))
+    engine = svc.InferenceEngine(loaded, device)
+    result = evaluate(engine, data, split, list(perturb))
     if as_json:
         emit_json(result)
         return

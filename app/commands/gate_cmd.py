@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from app.commands.cert_common import require_cert_id
 from app.commands.common import data_dir_option, emit_json, json_option
 from app.errors import CheckFailed
 from app.paths import open_data_dir
+from app.services.ledger import require_cert_id
 from app.station.model_gate import Candidate, GateService, ModelGate
 
 

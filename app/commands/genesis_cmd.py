@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 
 from app.commands.common import data_dir_option, emit_json, json_option
-from app.commands.ledger_common import load_genesis, load_node_key, org_slug
 from app.errors import UserError
-from app.identity import IdentityStore
 from app.paths import DataDir, open_data_dir
-from bedrock.atomic import write_bytes_atomic
+from app.services.genesis import create_genesis
 from ledger_core.chain import genesis as gen
 
 _dir = click.Path(path_type=Path, file_okay=False, exists=True)
@@ -53,39 +50,14 @@ def create_cmd(members, validators, chain_name, params, out, force, as_json, dat
     dd = open_data_dir(data_dir)
     member_dirs = [DataDir(Path(m).resolve()) for m in members] or [dd]
     validator_dirs = [DataDir(Path(v).resolve()) for v in validators] or member_dirs
-    out = out or dd.genesis_file
-    if out.exists() and not force:
-        raise UserError(f"{out} exists (use --force to overwrite)")
-    orgs: dict[str, dict] = {}
-    parts: list[dict] = []
-    for m in member_dirs:
-        ident = IdentityStore(m).load()
-        oid = org_slug(ident.org, "org-" + ident.key_id[:8])
-        org = orgs.setdefault(oid, {"id": oid, "name": ident.org, "roles": set()})
-        org["roles"].add(ident.role)
-        parts.append(gen.participant_entry(bytes.fromhex(ident.public_key), oid, ident.name, "expert", [ident.role]))
-    vals = []
-    for v in validator_dirs:
-        ident = IdentityStore(v).load()
-        oid = org_slug(ident.org, "org-" + ident.key_id[:8])
-        if oid not in orgs:
-            raise UserError(f"validator {v.root} belongs to {ident.org!r}, which is not a member")
-        node = load_node_key(v.root, create=True)
-        orgs[oid]["roles"].add("validator")
-        parts.append(gen.participant_entry(node.public_raw, oid, f"{ident.org} node {len(vals) + 1}", "node", ["validator"]))
-        vals.append(node.key_id)
     values = {}
     for p in params:
         name, sep, value = p.partition("=")
         if not sep or not value.lstrip("-").isdigit():
             raise UserError(f"--param {p!r}: expected NAME=INTEGER")
         values[name] = int(value)
-    try:
-        g = gen.make(chain_name, time.time_ns() // 1_000_000,
-                     [{**o, "roles": sorted(o["roles"])} for o in orgs.values()], parts, vals, values)
-    except gen.GenesisError as exc:
-        raise UserError(f"cannot create genesis: {exc}") from None
-    write_bytes_atomic(out, gen.dumps(g), mode=0o644)
+    out = out or dd.genesis_file
+    g = create_genesis(out, member_dirs, validator_dirs, chain_name, values, force)
     _print_summary(g, as_json, out)
 
 
@@ -96,4 +68,4 @@ def create_cmd(members, validators, chain_name, params, out, force, as_json, dat
 def validate_cmd(file, as_json, data_dir) -> None:
     """Check a genesis file (default: <data-dir>/genesis.json) and print its chain id."""
     path = file or open_data_dir(data_dir, create=False).genesis_file
-    _print_summary(load_genesis(path), as_json, path)
+    _print_summary(gen.load(path), as_json, path)

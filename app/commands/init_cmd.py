@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from app.commands.common import data_dir_option, emit_json, json_option, read_passphrase
+from app.commands.common import data_dir_option, emit_json, json_option
+from app.commands.passphrase import passphrase_option, read_passphrase
 from app.errors import UserError
-from app.identity import ENV_PASSPHRASE, ROLES, IdentityStore
+from app.identity import ROLES, IdentityStore
 from app.logs import get_logger, setup_logging
 from app.paths import open_data_dir
 
@@ -17,12 +16,7 @@ from app.paths import open_data_dir
 @click.option("--org", help="Organisation (company) name.")
 @click.option("--role", help=f"Ledger role: {'|'.join(ROLES)}.")
 @click.option("--name", "person", default=None, help="Your name (default: the organisation).")
-@click.option(
-    "--passphrase-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help=f"Read the key passphrase from this file (else ${ENV_PASSPHRASE}, else a prompt).",
-)
+@passphrase_option
 @click.option("--force", is_flag=True, help="Replace an existing identity (the old file is kept).")
 @click.option("--show", is_flag=True, help="Print the existing identity and key id.")
 @click.option(
@@ -43,7 +37,7 @@ def init_cmd(org, role, person, passphrase_file, force, show, check_passphrase, 
         ident = store.load()
         info = ident.describe()
         if check_passphrase:
-            store.unlock(read_passphrase(passphrase_file, confirm=False, env_var=ENV_PASSPHRASE), ident)
+            store.unlock(read_passphrase(passphrase_file, confirm=False), ident)
             info["key_unlocked"] = "yes"
         if as_json:
             emit_json(info)
@@ -53,7 +47,7 @@ def init_cmd(org, role, person, passphrase_file, force, show, check_passphrase, 
         return
     if store.exists() and not force:
         raise UserError(f"an identity already exists in {dd.root} (use --force to replace it)")
-    passphrase = read_passphrase(passphrase_file, confirm=True, env_var=ENV_PASSPHRASE)
+    passphrase = read_passphrase(passphrase_file, confirm=True)
     setup_logging(dd)
     ident = store.create(org, person or org, role, passphrase, force=force)
     get_logger("identity").info("created identity %s (%s, %s)", ident.key_id, ident.org, ident.role)

@@ -71,21 +71,20 @@ def inspect_cmd(source, model_path, order_file, order_id, params_csv, limit, rat
     if dd is not None and dd.genesis_file.exists() and dd.ledger_db.exists():
         watch = gate_watch(dd, Path(model_path) if model_path else svc.BUNDLED_MODEL)
     inspector = svc.inspector(dd, loaded, order, device, params_csv)
-    with svc.user_errors():
-        src = open_source(source, rate=rate or None, loop=loop)
-        paced = src.live or bool(rate)  # through the capture thread and the mailbox
-        if not paced and loop and limit is None:
-            raise SourceError("--loop without --rate needs --limit")
+    src = open_source(source, rate=rate or None, loop=loop)
+    paced = src.live or bool(rate)  # through the capture thread and the mailbox
+    if not paced and loop and limit is None:
+        raise SourceError("--loop without --rate needs --limit")
+    if paced:
+        src.open()  # a missing camera or dead URL is a clear error right away
+        src.close()
+    dropped = 0
+    try:
         if paced:
-            src.open()  # a missing camera or dead URL is a clear error right away
-            src.close()
-        dropped = 0
-        try:
-            if paced:
-                dropped = run_live(src, inspector, limit, as_json, timeout, watch)
-            else:
-                run_finite(src, inspector, limit, as_json, watch)
-        finally:  # also when the gate stops the run: what was inspected is kept and counted
-            c = inspector.counters
-            click.echo(f"bcmlp: inspected {c.inspected} (OK {c.ok}, NOK {c.nok}), bad frames {c.bad}, "
-                       f"dropped {dropped}", err=True)
+            dropped = run_live(src, inspector, limit, as_json, timeout, watch)
+        else:
+            run_finite(src, inspector, limit, as_json, watch)
+    finally:  # also when the gate stops the run: what was inspected is kept and counted
+        c = inspector.counters
+        click.echo(f"bcmlp: inspected {c.inspected} (OK {c.ok}, NOK {c.nok}), bad frames {c.bad}, "
+                   f"dropped {dropped}", err=True)

@@ -9,27 +9,22 @@ import sys
 
 import click
 
-from app.commands.common import data_dir_option
-from app.commands.ledger_common import (
-    db_help,
-    dev_genesis,
-    ledger_engine,
-    load_genesis,
-    load_node_key,
-    node_key_path,
-)
+from app.commands.common import data_dir_option, db_help
 from app.errors import UserError
 from app.logs import setup_logging
 from app.paths import open_data_dir
+from app.services.genesis import dev_genesis
+from app.services.ledger import ledger_engine
+from app.services.node_key import load_node_key, node_key_path
 from bedrock.atomic import write_bytes_atomic
 from ledger_core.attest.rules import LEDGER_RULES
 from ledger_core.chain import genesis as gen
 from ledger_core.chain.replica import Chain
-from ledger_core.chain.store import LedgerStore, StoreError
+from ledger_core.chain.store import LedgerStore
 from ledger_core.consensus import SignerStateError, TimeoutConfig
-from ledger_core.crypto.keys import KeyFileError, read_private_key
+from ledger_core.crypto.keys import read_private_key
 from ledger_core.net.address import parse_address
-from ledger_core.node.producer import HEARTBEAT_S, Node, NodeError
+from ledger_core.node.ledger_node import HEARTBEAT_S, Node
 
 
 def _address(text: str, what: str) -> tuple[str, int]:
@@ -70,7 +65,7 @@ def node_cmd(dev, db_url, heartbeat, listen, peers, no_discovery, interfaces, pr
     if dev:
         signer = load_node_key(dd.root, create=True)
         if dd.genesis_file.exists():
-            genesis = load_genesis(dd.genesis_file)
+            genesis = gen.load(dd.genesis_file)
         else:
             genesis = dev_genesis(dd, signer)
             write_bytes_atomic(dd.genesis_file, gen.dumps(genesis), mode=0o644)
@@ -80,17 +75,14 @@ def node_cmd(dev, db_url, heartbeat, listen, peers, no_discovery, interfaces, pr
         if not dd.genesis_file.exists():
             raise UserError(f"no genesis at {dd.genesis_file}: create one with `bcmlp genesis create` "
                             "(or run the dev chain with --dev)")
-        genesis = load_genesis(dd.genesis_file)
+        genesis = gen.load(dd.genesis_file)
         if not node_key_path(dd.root).exists():
             raise UserError(f"no node key at {node_key_path(dd.root)}: `bcmlp genesis create --validator` "
                             "creates it, or register one as a node participant")
         signer = load_node_key(dd.root, create=False)
         listen_at = _address(listen, "--listen")
         static = [_address(p, "--peer") for p in peers]
-    try:
-        chain = Chain(LedgerStore(ledger_engine(dd, db_url)), genesis, rules=LEDGER_RULES)
-    except StoreError as exc:
-        raise UserError(str(exc)) from None
+    chain = Chain(LedgerStore(ledger_engine(dd, db_url)), genesis, rules=LEDGER_RULES)
     hb = heartbeat if heartbeat is not None else (HEARTBEAT_S if dev else 1.0)
     node = Node(chain, signer, dd.node_socket, dd.root / "node.lock", heartbeat_s=hb)
     stream = logging.StreamHandler(sys.stderr)
@@ -104,12 +96,9 @@ def node_cmd(dev, db_url, heartbeat, listen, peers, no_discovery, interfaces, pr
             chain.store.engine.dispose()
             raise UserError(f"the node key {signer.key_id[:16]} is not an active node of chain "
                             f"{genesis.chain_id[:16]}: peers would refuse it")
-        from ledger_core.node.consensus_driver import ConsensusProducer
+        from ledger_core.node.network_producer import ConsensusProducer
 
-        try:
-            keys = read_private_key(node_key_path(dd.root), None)
-        except KeyFileError as exc:
-            raise UserError(str(exc)) from None
+        keys = read_private_key(node_key_path(dd.root), None)
         discovery = None
         if not no_discovery:
             discovery = _discovery_factory(genesis.chain_id, keys.key_id, chain, list(interfaces))
@@ -126,8 +115,6 @@ def node_cmd(dev, db_url, heartbeat, listen, peers, no_discovery, interfaces, pr
             raise UserError(f"signer state: {exc}") from None
     try:
         asyncio.run(node.run(producer))
-    except NodeError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:  # e.g. the --listen port is in use
         raise UserError(f"cannot run the node: {exc}") from None
     finally:

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import click
 
-from app.commands.cert_common import local_signer, open_view, passphrase_option, submit
 from app.commands.common import data_dir_option
+from app.commands.passphrase import identity_signer, passphrase_option
 from app.errors import UserError
 from app.paths import open_data_dir
+from app.services.rating import rate
 
 HEX = set("0123456789abcdef")
-
-
-def subject_kind(view, subject: str) -> str:
-    for kind, table in (("cert", "cert"), ("participant", "participant"), ("org", "org")):
-        if view.live.get(table, subject) is not None:
-            return kind
-    raise UserError(f"{subject!r} is neither a certificate, a participant key id nor an organisation")
 
 
 @click.command("rate")
@@ -35,14 +29,6 @@ def rate_cmd(subject, score, evidence, comment, passphrase_file, data_dir) -> No
     if comment is not None and len(comment) > 500:
         raise UserError("--comment has more than 500 characters")
     dd = open_data_dir(data_dir)
-    view = open_view(dd)
-    try:
-        kind = subject_kind(view, subject.strip())
-    finally:
-        view.close()
-    payload = {"subject_kind": kind, "subject": subject.strip(), "judges": evidence,
-               "positive": score * 10, "negative": 1000 - score * 10}
-    if comment:
-        payload["comment"] = comment
-    tx, ans = submit(dd, local_signer(dd, passphrase_file), "rating.submit", payload)
-    click.echo(f"rated {kind} {subject[:16]} {score}/100, committed at height {ans.get('height')}: {tx.hash}")
+    done = rate(dd, identity_signer(dd, passphrase_file), subject, score, evidence, comment)
+    click.echo(f"rated {done.subject_kind} {subject[:16]} {score}/100, committed at height {done.height}: "
+               f"{done.tx_hash}")

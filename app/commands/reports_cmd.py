@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import click
 
-from app.commands.cert_common import open_view
 from app.commands.common import data_dir_option, emit_json, json_option
 from app.paths import open_data_dir
-from ledger_core.attest.effects import reports
+from app.services.queries import monitor_reports
 
 
 @click.command("reports")
@@ -19,11 +18,7 @@ from ledger_core.attest.effects import reports
 @data_dir_option
 def reports_cmd(component, status, limit, as_json, data_dir) -> None:
     """List monitoring reports recorded on the ledger."""
-    view = open_view(open_data_dir(data_dir))
-    try:
-        rows = reports(view.live.get, view.live.keys, component, status, limit)
-    finally:
-        view.close()
+    rows = monitor_reports(open_data_dir(data_dir), component, status, limit)
     if as_json:
         return emit_json({"reports": rows})
     if not rows:

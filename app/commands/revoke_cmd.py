@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import click
 
-from app.commands.cert_common import (
-    local_signer,
-    passphrase_option,
-    require_cert_id,
-    submit,
-)
 from app.commands.common import data_dir_option
+from app.commands.passphrase import identity_signer, passphrase_option
 from app.errors import UserError
 from app.paths import open_data_dir
+from app.services.revoke import revoke
 
 
 @click.command("revoke")
@@ -25,6 +21,5 @@ def revoke_cmd(cert_ref, reason, passphrase_file, data_dir) -> None:
     if not 1 <= len(reason) <= 200:
         raise UserError("--reason must have 1 to 200 characters")
     dd = open_data_dir(data_dir)
-    cert_id = require_cert_id(dd, cert_ref)
-    tx, ans = submit(dd, local_signer(dd, passphrase_file), "cert.revoke", {"cert_id": cert_id, "reason": reason})
-    click.echo(f"revoked {cert_id} at height {ans.get('height')}: {tx.hash}")
+    done = revoke(dd, identity_signer(dd, passphrase_file), cert_ref, reason)
+    click.echo(f"revoked {done.cert_id} at height {done.height}: {done.tx_hash}")

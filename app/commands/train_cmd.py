@@ -33,7 +33,6 @@ DEFAULT_EPOCHS = 50  # inspection.train.DEFAULT_EPOCHS (a test keeps them equal)
 @json_option
 def train_cmd(data, out, epochs, device, seed, batch_size, limit_per_class, as_json) -> None:
     """Train the compact CNN (stated split: see the model card) and write weights + card."""
-    from app.station.services import user_errors
     from inspection.train import TrainOptions, train
 
     opts = TrainOptions(data=data, out=out, epochs=epochs, device=device, seed=seed,
@@ -56,8 +55,7 @@ def train_cmd(data, out, epochs, device, seed, batch_size, limit_per_class, as_j
                 tasks[stage] = bar.add_task(label, total=total, info="")
             bar.update(tasks[stage], completed=done)
 
-        with user_errors():
-            result = train(opts, progress)
+        result = train(opts, progress)
     if result.rank != 0:
         return
     val = result.validation

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import click
 
-from app.commands.cert_common import open_view, resolve_cert_id
 from app.commands.common import data_dir_option, emit_json, json_option
 from app.paths import open_data_dir
-from ledger_core.attest.gate import TrustView
+from app.services.queries import subject_trust
 from ledger_core.attest.trust import PPM
 
 
@@ -22,31 +21,15 @@ def _f(ppm: int) -> str:
 @data_dir_option
 def trust_cmd(subject, as_json, data_dir) -> None:
     """Show the trust in SUBJECT and why."""
-    dd = open_data_dir(data_dir)
-    view = open_view(dd)
-    try:
-        tv = TrustView(view.live.get, view.live.keys, view.live.height)
-        cert_id = resolve_cert_id(view, subject)
-        out = {"subject": cert_id or subject, "height": view.live.height, "threshold_ppm": tv.threshold_ppm}
-        if cert_id is not None:
-            ct = tv.cert(cert_id)
-            op = ct.own
-            out.update(kind="cert", expected_ppm=ct.expected_ppm, issuer=ct.issuer,
-                       issuer_expected_ppm=ct.issuer_expected_ppm, opinion=op.as_dict())
-        else:
-            op = tv.opinion(subject)
-            out.update(kind="participant" if view.live.get("participant", subject) else "org",
-                       expected_ppm=op.expected_ppm, opinion=op.as_dict())
-    finally:
-        view.close()
-    out["passes"] = out["expected_ppm"] >= out["threshold_ppm"]
+    st = subject_trust(open_data_dir(data_dir), subject)
+    out, op = st.info, st.opinion
     if as_json:
         return emit_json(out)
     click.echo(f"{out['kind']} {out['subject']} at height {out['height']}: expected trust {_f(out['expected_ppm'])} "
                f"(threshold {_f(out['threshold_ppm'])}, {'passes' if out['passes'] else 'below'})")
     click.echo(f"  belief {_f(op.belief_ppm)}  disbelief {_f(op.disbelief_ppm)}  uncertainty {_f(op.uncertainty_ppm)}"
                f"  base rate {_f(out.get('issuer_expected_ppm', op.base_rate_ppm))}"
-               + ("  (the issuer's trust)" if cert_id else ""))
+               + ("  (the issuer's trust)" if st.is_cert else ""))
     if not op.contributions:
         click.echo("  no ratings yet: fully uncertain")
     for c in op.contributions:

@@ -12,7 +12,7 @@ from app.paths import DataDir
 def snapshot_opener(dd: DataDir):
     """Opens a fresh read-only snapshot (store, genesis, live state) on each call; the previous
     one is closed (its engine still answers a verification that holds it, with new connections)."""
-    from app.commands.cert_common import open_view
+    from app.services.ledger import open_view
 
     views: list = []
     lock = threading.Lock()  # loads run on workers; a verification asked before any load, here
@@ -63,8 +63,8 @@ def _rating_submitter(dd: DataDir):
     the commit through the local node."""
 
     def submit(payload, passphrase):
-        from app.commands.cert_common import submit as submit_tx
         from app.identity import IdentityStore
+        from app.services.submit import submit as submit_tx
         from ledger_core.crypto.signing import Signer
 
         store = IdentityStore(dd)
@@ -113,11 +113,10 @@ def audit_page(dd: DataDir):
 
     def image(sha: str):
         records()
-        images = stores["images"]
-        return images.path(sha).read_bytes() if sha in images else None
+        return stores["images"].read(sha)
 
     def reports():
-        from app.commands.cert_common import open_view
+        from app.services.ledger import open_view
         from ledger_core.attest.effects import reports as ledger_reports
 
         view = open_view(dd)

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
-from app.commands.ledger_common import ledger_page, network_page
 from app.errors import UserError
 from app.gui.attest_pages import audit_page, certificates_page, trust_page
 from app.gui.identity_backend import StoreIdentityBackend
 from app.gui.inspection_pages import models_page, operator_page
+from app.gui.ledger_page import ledger_page, network_page
 from app.identity import IdentityStore
 from app.paths import DataDir
 from app.settings import Settings
@@ -22,7 +22,7 @@ from ui.main_window import MainWindow
 from ui.settings.page import SettingsPage
 from ui.theme import apply_theme
 
-# The perspective a first start opens, by the role of the local identity (DESIGN.md section 1).
+# The perspective a first start opens, by the role of the local identity (docs/design.md section 1).
 ROLE_PERSPECTIVE = {
     "operator": "operator",
     "auditor": "certificates",

@@ -15,20 +15,16 @@ from app.paths import DataDir
 from app.station import services as svc
 from inspection.engine import Inspector
 from inspection.preprocess import decode_image, to_model_input
-from inspection.sources import Frame, open_source
+from inspection.sources import Frame, open_source, read_frames
 
 
 def _load_frames(folder: Path, limit: int) -> list[Frame]:
     src = open_source(str(folder))
     src.open()
-    frames = []
-    while len(frames) < limit:
-        f = src.read()
-        if f is None:
-            break
-        frames.append(f)
-    src.close()
-    return frames
+    try:
+        return read_frames(src, limit)
+    finally:
+        src.close()
 
 
 def run_bench(

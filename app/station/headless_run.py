@@ -11,7 +11,7 @@ import click
 
 from inspection.engine import BadFrame, InspectionResult, Inspector
 from inspection.mailbox import Mailbox
-from inspection.sources import Capture, Frame, SourceStatus
+from inspection.sources import Capture, Frame, SourceStatus, read_frames
 
 BATCH = 32
 WATCH_EVERY_S = 0.5  # live sources: how often the gate check runs between frames
@@ -23,17 +23,15 @@ def emit(r: InspectionResult | BadFrame, as_json: bool) -> None:
         return
     a = r.assessment
     if as_json:
-        d = r.record.to_json_dict()
-        d["top_class"] = a.top_class
-        d["top_permille"] = a.top_permille
-        click.echo(json.dumps(d, sort_keys=True))
+        click.echo(json.dumps(r.to_json_dict(), sort_keys=True))
     else:
         click.echo(f"{r.record.workpiece_id}\t{r.record.verdict}\tq={a.quality_index:.3f}\t"
                    f"{a.top_class} {a.top_permille / 10:.1f}%")
 
 
 def run_finite(
-    src, inspector: Inspector, limit: int | None, as_json: bool, watch: Callable[[], None] | None = None
+    src, inspector: Inspector, limit: int | None, as_json: bool,
+    watch: Callable[[], None] | None = None,
 ) -> None:
     """`watch` (the gate check) runs before every batch; it stops the run by raising."""
     src.open()
@@ -42,12 +40,7 @@ def run_finite(
         while limit is None or done < limit:
             if watch is not None:
                 watch()
-            frames: list[Frame] = []
-            while len(frames) < BATCH and (limit is None or done + len(frames) < limit):
-                f = src.read()
-                if f is None:
-                    break
-                frames.append(f)
+            frames = read_frames(src, BATCH if limit is None else min(BATCH, limit - done))
             if not frames:
                 return
             for r in inspector.inspect(frames):

@@ -20,6 +20,7 @@ from inspection.errors import InspectionError
 from inspection.history import ImageStore
 from inspection.model import LoadedModel, load_model
 from inspection.orders import Order, load_orders, load_parameters
+from inspection.orders import pick_order as _pick_order
 from inspection.records import RecordStore
 
 BUNDLED_MODEL = resources.path("model", "neu.safetensors")
@@ -50,12 +51,8 @@ def orders(path: Path | None = None) -> list[Order]:
 
 
 def pick_order(all_orders: list[Order], order_id: str | None) -> Order:
-    if order_id is None:
-        return all_orders[0]
-    for o in all_orders:
-        if o.id == order_id:
-            return o
-    raise UserError(f"order {order_id!r} is not in the orders file")
+    with user_errors():
+        return _pick_order(all_orders, order_id)
 
 
 def record_store(dd: DataDir) -> RecordStore:

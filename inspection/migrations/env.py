@@ -1,30 +1,11 @@
-"""Alembic environment: runs on the connection handed over by `inspection.records.migrate`.
-
-Imported outside an Alembic run (e.g. by the layering test) it does nothing.
-"""
+"""Alembic environment: runs on the connection handed over by `inspection.records.migrate`
+(`bedrock.migrations`); imported outside an Alembic run it does nothing."""
 
 from __future__ import annotations
 
-from alembic import context
-
+from bedrock.migrations import run_env
 from inspection.records import metadata
 
 VERSION_TABLE = "inspection_alembic_version"
 
-
-def run_migrations(config) -> None:
-    context.configure(
-        connection=config.attributes["connection"],
-        target_metadata=metadata,
-        version_table=VERSION_TABLE,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-try:
-    _config = context.config
-except AttributeError:  # not inside an Alembic command
-    _config = None
-if _config is not None:
-    run_migrations(_config)
+run_env(metadata, VERSION_TABLE)

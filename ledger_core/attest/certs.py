@@ -1,4 +1,4 @@
-"""Certificate rules (DESIGN.md section 5): kind-specific predicates, lineage, validity, revocation.
+"""Certificate rules (docs/design.md section 5): kind-specific predicates, lineage, validity, revocation.
 
 Pure checks over a state getter `get(table, key)`; the state effects in `effects.py` call them.
 A certificate's id is the hash of the `cert.issue` transaction that recorded it (the issuer's

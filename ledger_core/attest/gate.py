@@ -1,4 +1,4 @@
-"""Trust evaluation over the ledger state, and the model trust gate (DESIGN.md section 6). Pure.
+"""Trust evaluation over the ledger state, and the model trust gate (docs/design.md section 6). Pure.
 
 `TrustView(get, keys, height)` builds a `trust.TrustBook` from the `rating` table: every node
 derives exactly the same opinions from the same committed ratings (covered by app_hash) and the

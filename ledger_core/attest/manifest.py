@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bedrock.cancel import Cancelled
 from bedrock.canonical import digest_hex
+from bedrock.errors import CodedError
 
 MANIFEST_VERSION = 1
 CHUNK = 1024 * 1024
@@ -22,8 +23,10 @@ CHUNK = 1024 * 1024
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
-class ManifestError(ValueError):
-    pass
+class ManifestError(CodedError, ValueError):
+    """A file or folder that cannot be hashed into a manifest."""
+
+    code = "manifest"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Certificate verification check by check, and proof bundles that verify offline (DESIGN.md 5).
+"""Certificate verification check by check, and proof bundles that verify offline (docs/design.md 5).
 
 A proof bundle holds what a verifier needs beside the genesis file: the cert.issue transaction,
 its block header and commit, the Merkle inclusion path of the tx hash in the header's tx_root,
@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bedrock.canonical import EncodingError
+from bedrock.errors import CodedError
 from ledger_core.attest import certs
 from ledger_core.attest.gate import TrustView
 from ledger_core.attest.trust import PPM
@@ -35,8 +36,10 @@ BUNDLE_VERSION = 1
 MAX_DEPTH = 32
 
 
-class BundleError(ValueError):
+class BundleError(CodedError, ValueError):
     """A proof bundle that cannot be read (not a failed check: a malformed file)."""
+
+    code = "bad_bundle"
 
 
 @dataclass(frozen=True)
@@ -257,7 +260,7 @@ def check_bundle(
     report: Report | None = None,
     depth: int = 0,
 ) -> Report:
-    """Every check of DESIGN.md section 5 on one certificate and, recursively, its lineage."""
+    """Every check of docs/design.md section 5 on one certificate and, recursively, its lineage."""
     parse_bundle(bundle)
     try:
         cert_id = bundle["cert_id"]

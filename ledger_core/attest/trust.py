@@ -1,4 +1,4 @@
-"""Trust evaluation (DESIGN.md section 6): ratings -> subjective-logic opinions. Pure and exact.
+"""Trust evaluation (docs/design.md section 6): ratings -> subjective-logic opinions. Pure and exact.
 
 Each rating of a subject (an expert's key id, an organisation, a certificate) with score
 0..100 is evidence: score/100 positive and (100-score)/100 negative, multiplied by the rater's

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from bedrock.canonical import EncodingError, canonical, decode, digest_hex
+from bedrock.errors import CodedError
 from ledger_core.chain import json_shape as s
 from ledger_core.chain.tx import Tx, TxError, from_obj
 from ledger_core.crypto import merkle
@@ -47,12 +48,11 @@ COMMIT = s.Obj(
 )
 
 
-class BlockError(ValueError):
+class BlockError(CodedError, ValueError):
     """A block, header or commit that does not verify; `code` is a stable reason code."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def block_id(header: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock.canonical import EncodingError, canonical, check_value, digest_hex
+from bedrock.errors import CodedError
 from ledger_core.chain import json_shape as s
 from ledger_core.crypto.keys import key_id
 
@@ -50,8 +51,10 @@ _BODY = s.Obj(
 )
 
 
-class GenesisError(ValueError):
+class GenesisError(CodedError, ValueError):
     """A genesis file or body that cannot start a chain; the message says why."""
+
+    code = "bad_genesis"
 
 
 @dataclass(frozen=True)

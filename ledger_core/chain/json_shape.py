@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bedrock.canonical import canonical
+from bedrock.errors import CodedError
 
 Checker = Callable[[Any, str], None]
 
@@ -24,8 +25,10 @@ BUSINESS_ROLES = ROLES[:4]
 KINDS = ("expert", "node", "device")
 
 
-class SchemaError(ValueError):
+class SchemaError(CodedError, ValueError):
     """A JSON object does not have the expected form; the message names the field."""
+
+    code = "bad_schema"
 
 
 def fail(path: str, what: str) -> None:

@@ -17,7 +17,7 @@ from ledger_core.crypto.domains import DOMAIN_TX, signing_bytes
 from ledger_core.crypto.keys import key_id
 from ledger_core.crypto.signing import verify
 
-ACTIVATION_DELAY = 2  # a completed quorum takes effect two heights later (DESIGN.md section 3)
+ACTIVATION_DELAY = 2  # a completed quorum takes effect two heights later (docs/design.md section 3)
 MEMBERSHIP_TABLES = ("org", "participant", "nonce", "validator", "proposal", "pending", "param")
 
 

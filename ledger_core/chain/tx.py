@@ -1,4 +1,4 @@
-"""Transactions: the envelope, every type of DESIGN.md section 3 with its payload schema and who
+"""Transactions: the envelope, every type of docs/design.md section 3 with its payload schema and who
 may send it, stateless validation with reason codes, signing and signature checks.
 
 Envelope (canonical JSON): {"body": {chain_id, type, sender, nonce, time, payload}, "signature"}
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bedrock.canonical import EncodingError, canonical, decode
+from bedrock.errors import CodedError
 from ledger_core.chain import json_shape as s
 from ledger_core.crypto.domains import DOMAIN_TX, signing_bytes
 from ledger_core.crypto.keys import key_id
@@ -32,12 +33,11 @@ CERT_KIND_ROLE = {
 }
 
 
-class TxError(ValueError):
+class TxError(CodedError, ValueError):
     """A rejected transaction: `code` is a stable reason code, the message says why."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": str(self)}

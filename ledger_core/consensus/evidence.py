@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bedrock.canonical import EncodingError, canonical, decode, digest_hex
+from bedrock.errors import CodedError
 from ledger_core.crypto.keys import verify_raw
 
 from .messages import MessageError, Signed, from_wire
@@ -23,12 +24,11 @@ from .validators import ValidatorSet
 MAX_EVIDENCE_BYTES = 8 * 1024
 
 
-class EvidenceError(ValueError):
+class EvidenceError(CodedError, ValueError):
     """Evidence that does not prove a double sign. `code` is a stable reason code."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from bedrock.canonical import EncodingError, canonical, decode
+from bedrock.errors import CodedError
 from ledger_core.crypto.domains import DOMAIN_PROPOSAL, DOMAIN_VOTE, signing_bytes
 
 PROPOSAL = "proposal"
@@ -45,12 +46,11 @@ _VOTE_KEYS = frozenset(
 _PROPOSAL_KEYS = _VOTE_KEYS | {"valid_round", "payload"}
 
 
-class MessageError(ValueError):
+class MessageError(CodedError, ValueError):
     """A message that must be dropped. `code` is a stable reason code for peer scoring."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def is_block_id(value: object) -> bool:

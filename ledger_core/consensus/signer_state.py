@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from bedrock.atomic import write_bytes_atomic
 from bedrock.canonical import EncodingError, canonical, decode
+from bedrock.errors import CodedError
 from ledger_core.crypto.keys import KeyPair
 
 from .messages import STEP_ORDER, Body, MessageError, Signed, from_wire, sign
@@ -44,13 +45,17 @@ MAX_KEPT_MESSAGES = 128
 STATE_VERSION = 1
 
 
-class SignerStateError(Exception):
+class SignerStateError(CodedError):
     """The signer state file is unreadable, corrupt or belongs to another key or chain."""
 
+    code = "signer_state"
 
-class DoubleSignRefused(Exception):
+
+class DoubleSignRefused(CodedError):
     """Signing was refused. `previous` is the message already signed at the same
     height/round/step (the caller may re-broadcast it), or None for a regression."""
+
+    code = "double_sign"
 
     def __init__(self, message: str, previous: Signed | None) -> None:
         super().__init__(message)

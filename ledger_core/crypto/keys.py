@@ -11,20 +11,25 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from bedrock.atomic import write_bytes_atomic
+from bedrock.errors import CodedError
 
 MAX_KEY_FILE_BYTES = 64 * 1024
 
 
-class KeyFileError(Exception):
+class KeyFileError(CodedError):
     """A key file is missing, malformed, or not an Ed25519 private key."""
+
+    code = "key_file"
 
 
 class WrongPassphrase(KeyFileError):
     """The passphrase does not decrypt the key file."""
 
+    code = "wrong_passphrase"
+
 
 def key_id(public_raw: bytes) -> str:
-    """Key id = hex SHA-256 of the raw 32-byte public key (DESIGN.md section 3)."""
+    """Key id = hex SHA-256 of the raw 32-byte public key (docs/design.md section 3)."""
     if len(public_raw) != 32:
         raise ValueError("an Ed25519 public key has 32 bytes")
     return hashlib.sha256(public_raw).hexdigest()

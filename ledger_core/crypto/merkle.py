@@ -9,12 +9,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from bedrock.errors import CodedError
+
 _sha = hashlib.sha256
 EMPTY_ROOT = _sha(b"").digest()
 
 
-class ProofError(ValueError):
+class ProofError(CodedError, ValueError):
     """A proof request outside the tree, or a malformed proof."""
+
+    code = "bad_proof"
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -9,13 +9,14 @@ Codes used by the layers: framing ``oversized``/``closed``; handshake ``bad_mess
 
 from __future__ import annotations
 
+from bedrock.errors import CodedError
 
-class ProtocolError(Exception):
+
+class ProtocolError(CodedError):
     """The remote side broke the protocol; the connection must be closed. ``code`` says why."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
     def __str__(self) -> str:
         return f"{self.code}: {super().__str__()}"

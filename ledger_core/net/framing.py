@@ -8,6 +8,8 @@ Interface:
   rest buffered. The lower-level pair ``push(data)`` / ``next_frame() -> bytes | None`` lets a
   caller change ``max_frame`` between frames (the secure channel allows only small frames during
   the handshake). ``pending`` is the number of buffered bytes (non-zero at EOF: a truncated frame).
+  ``needed`` is how many more bytes the next frame wants (the header's, then the body's), so an
+  adapter over a blocking or exact-read stream can read one frame and nothing past it.
   A length above ``max_frame`` raises ``FrameError("oversized")`` as soon as the 4 header bytes
   are in, before any body is buffered; the decoder then refuses further use
   (``FrameError("closed")``): a connection that sent a bad frame is dead.
@@ -64,6 +66,18 @@ class FrameDecoder:
     def pending(self) -> int:
         """Bytes buffered that do not yet form a complete frame."""
         return len(self._buf) - self._pos
+
+    @property
+    def needed(self) -> int:
+        """Bytes still missing from the next frame: the rest of its header, then the rest of its
+        body; 0 when ``next_frame`` can return it (or refuse its length)."""
+        have = self.pending
+        if have < HEADER_BYTES:
+            return HEADER_BYTES - have
+        length = int.from_bytes(self._buf[self._pos : self._pos + HEADER_BYTES], "big")
+        if length > self._max_frame:
+            return 0
+        return max(0, HEADER_BYTES + length - have)
 
     def _check_open(self) -> None:
         if self._failed is not None:

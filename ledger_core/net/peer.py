@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bedrock.canonical import EncodingError, canonical, decode
+from bedrock.errors import CodedError
 from ledger_core.net.channel import SecureChannel
 from ledger_core.net.errors import ProtocolError
 from ledger_core.net.framing import DEFAULT_MAX_FRAME
@@ -154,9 +155,11 @@ class _SendQueue:
         self._space.set()  # wake senders waiting for room: they see the queue closed
 
 
-class PeerRefused(ConnectionError):
+class PeerRefused(CodedError, ConnectionError):
     """We authenticated the responder (``key_id``) but it hung up: it refused our key, or it
     already has a connection with us (a duplicate)."""
+
+    code = "peer_refused"
 
     def __init__(self, key_id: str) -> None:
         super().__init__(f"node {key_id[:16]} closed the connection after the handshake")

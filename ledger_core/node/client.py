@@ -6,12 +6,15 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from bedrock.errors import CodedError
 from ledger_core.chain.tx import Tx
-from ledger_core.node.control_wire import FrameError, encode_frame, read_frame_sync
+from ledger_core.node.control_socket import FrameError, encode_message, read_message_sync
 
 
-class NodeUnavailable(ConnectionError):
+class NodeUnavailable(CodedError, ConnectionError):
     """No node answers on the control socket."""
+
+    code = "node_unavailable"
 
 
 class NodeClient:
@@ -41,15 +44,17 @@ class NodeClient:
                 s.connect(str(self.path))
             except OSError as exc:
                 s.close()
-                raise NodeUnavailable(f"no node is running at {self.path} ({exc.strerror or exc})") from None
+                raise NodeUnavailable(
+                    f"no node is running at {self.path} ({exc.strerror or exc})"
+                ) from None
             self._sock = s
         return self._sock
 
     def request(self, op: str, **args: Any) -> dict[str, Any]:
         sock = self._connect()
         try:
-            sock.sendall(encode_frame({"op": op, **args}))
-            return read_frame_sync(sock)
+            sock.sendall(encode_message({"op": op, **args}))
+            return read_message_sync(sock)
         except (OSError, FrameError) as exc:
             self.close()
             raise NodeUnavailable(f"the node at {self.path} did not answer: {exc}") from None
@@ -69,7 +74,9 @@ class NodeClient:
     def block(self, height: int) -> dict[str, Any] | None:
         return self.request("block", height=height)["block"]
 
-    def blocks(self, before: int | None = None, after: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def blocks(
+        self, before: int | None = None, after: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
         args: dict[str, Any] = {"limit": limit}
         if before is not None:
             args["before"] = before

@@ -30,7 +30,9 @@ class Mempool:
         if tx.hash in self._txs:
             raise TxError("duplicate", "this transaction is already pending")
         if len(self._txs) >= self.capacity:
-            raise TxError("mempool_full", f"the mempool holds {self.capacity} transactions; retry later")
+            raise TxError(
+                "mempool_full", f"the mempool holds {self.capacity} transactions; retry later"
+            )
 
     def add(self, tx: Tx) -> None:
         """Add an admitted transaction (the caller ran precheck and the state checks)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bedrock.canonical import sha256
+from bedrock.errors import CodedError
 from ledger_core.consensus.messages import PRECOMMIT, CachedVerifier
 from ledger_core.consensus.tendermint import Decide, Tendermint, TimeoutConfig
 from ledger_core.consensus.validators import ValidatorSet
@@ -47,7 +48,12 @@ def replay_command(seed: int, scenario: str) -> str:
     return f"python -m ledger_core.sim --seed {seed} --scenario {scenario}"
 
 
-class SimulationFailure(AssertionError):
+class SimulationFailure(CodedError, AssertionError):
+    """A simulated run broke a safety or liveness property; the message says how to replay it."""
+
+    code = "simulation_failed"
+    exit_code = 1
+
     def __init__(self, seed: int, scenario: str, what: str, trace: list[str] | None = None) -> None:
         self.seed, self.scenario, self.what = seed, scenario, what
         self.trace = trace or []

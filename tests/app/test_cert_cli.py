@@ -6,39 +6,17 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
-from app.commands.ledger_common import dev_genesis, load_node_key
 from app.identity import IdentityStore
 from app.paths import DataDir
-from ledger_core.chain import genesis as gen
 from ledger_core.chain import tx as txm
 from ledger_core.crypto.signing import Signer
 from ledger_core.node.client import NodeClient
-from tests.support import nodeproc
+from tests.app.conftest import PASSPHRASE
 
-PASS = "correct horse battery"
 REPO = Path(__file__).resolve().parents[2]
 CLASSES = ["crazing", "inclusion", "patches", "pitted_surface", "rolled-in_scale", "scratches"]
-
-
-@pytest.fixture
-def node_dir(data_dir, run_cli, monkeypatch):
-    monkeypatch.setenv("BCMLP_PASSPHRASE", PASS)
-    assert run_cli("init", "--org", "ACME Steel", "--role", "trainer", "--name", "Ada",
-                   "--data-dir", str(data_dir))[0] == 0
-    # the dev genesis (every business role), with a threshold newcomers meet: on a one-organisation
-    # chain nobody can rate anybody up (self-ratings are refused)
-    dd = DataDir(data_dir)
-    node = load_node_key(data_dir, create=True)
-    g = dev_genesis(dd, node)
-    g = gen.make(g.body["chain_name"], g.body["genesis_time"], g.body["organisations"], g.body["participants"],
-                 g.validators, {"trust_threshold_permille": 500})
-    dd.genesis_file.write_bytes(gen.dumps(g))
-    proc, cl = nodeproc.start(data_dir)
-    yield data_dir
-    assert nodeproc.stop(proc, cl) == 0
 
 
 def _json(tmp: Path, name: str, obj) -> Path:
@@ -103,7 +81,7 @@ def test_certify_verify_rate_revoke(node_dir, tmp_path, run_cli):
     assert code == 0 and t["kind"] == "cert" and t["opinion"]["uncertainty_ppm"] == 1_000_000
 
     assert run_cli("revoke", ds_id, "--reason", "poisoned", *d)[0] == 0
-    me = Signer.from_keypair(IdentityStore(DataDir(node_dir)).unlock(PASS))
+    me = Signer.from_keypair(IdentityStore(DataDir(node_dir)).unlock(PASSPHRASE))
     with NodeClient(node_dir / "node.sock") as cl:
         rep = txm.make(me, cl.status()["chain_id"], "monitor.report", cl.next_nonce(me.key_id),
                        {"component": "camera-1", "status": "degraded", "metrics": {"fps": 9}, "about": md_id}, 1)

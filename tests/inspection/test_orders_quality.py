@@ -15,6 +15,7 @@ from inspection.orders import (
     parse_orders_csv,
     parse_orders_json,
     parse_parameters_csv,
+    pick_order,
 )
 from inspection.quality import assess, to_permille
 
@@ -30,6 +31,13 @@ def test_json_forms(tmp_path):
     p = tmp_path / "o.json"
     p.write_text(json.dumps(one))
     assert load_orders(p)[0].id == "A-1"
+
+
+def test_pick_order_by_id_or_the_first():
+    orders = [Order("A-1", 700), Order("B-2", 500)]
+    assert pick_order(orders, None) == orders[0] and pick_order(orders, "B-2") == orders[1]
+    with pytest.raises(OrderError, match="order 'C-3' is not in the orders file"):
+        pick_order(orders, "C-3")
 
 
 def test_csv_form(tmp_path):

@@ -45,6 +45,7 @@ def test_record_store_roundtrip_and_digest(tmp_path):
     ids = store.add_many([make_record(workpiece_id=f"w{i}", inspected_at_ns=10 + i) for i in range(5)])
     assert store.count() == 6 and [r.id for r in store.page(after_id=ids[1], limit=2)] == ids[2:4]
     assert store.latest(1)[0].workpiece_id == "w4"
+    assert store.get(ids[2]).workpiece_id == "w2" and store.get(ids[-1] + 1) is None
 
 
 def test_image_store_is_content_addressed(tmp_path):
@@ -57,6 +58,7 @@ def test_image_store_is_content_addressed(tmp_path):
         store.get(sha)
     with pytest.raises(ImageError):
         store.get("0" * 64)
+    assert store.read(sha) == b"abd" and store.read("0" * 64) is None  # as stored, unchecked
 
 
 def test_cuda_without_gpu_is_a_clear_error(untrained_model):
@@ -102,6 +104,9 @@ def test_inspector_skips_and_counts_bad_frames(tmp_path, untrained_model, sample
     assert first.image_sha256 == hashlib.sha256(good).hexdigest() and images.get(first.image_sha256) == good
     assert first.params == {"tool": "T9"} and sum(first.probs_permille.values()) == 1000
     assert first.model_cert_id is None and first.pipeline_cert_id is None
+    line = ok[0].to_json_dict()
+    assert line["record_digest"] == first.digest and line["id"] == first.id
+    assert (line["top_class"], line["top_permille"]) == (ok[0].assessment.top_class, ok[0].assessment.top_permille)
     assert images.get(store.by_workpiece("cam")[0].image_sha256)[:4] == b"\x89PNG"
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from inspection.errors import SourceError
 from inspection.mailbox import Mailbox
-from inspection.sources import Capture, FolderSource, VideoSource, open_source
+from inspection.sources import Capture, FolderSource, VideoSource, open_source, read_frames
 
 
 def write_video(path, n=12, fourcc="MJPG", size=(96, 80)):
@@ -53,6 +53,15 @@ def test_folder_source_order_ids_and_loop(sample_files, samples):
     once = FolderSource(sample_files[0])
     once.open()
     assert once.read() is not None and once.read() is None
+
+
+def test_read_frames_stops_at_the_end(sample_files, samples):
+    src = FolderSource(samples)
+    src.open()
+    first = read_frames(src, 2)
+    rest = read_frames(src, len(sample_files) + 5)
+    assert [f.workpiece_id for f in first + rest] == [p.name for p in sample_files]
+    assert read_frames(src, 3) == []
 
 
 def test_folder_source_rate(samples):

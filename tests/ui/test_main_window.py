@@ -126,3 +126,33 @@ def test_first_start_opens_the_perspective_of_the_local_role(qtbot, data_dir):
     again = build_main_window(open_data_dir(data_dir))  # a chosen perspective wins over the role
     qtbot.addWidget(again.window)
     assert again.window.current_perspective() == "ledger"
+
+
+def test_closing_the_window_shuts_every_perspective_down_and_joins_the_tasks(qtbot, data_dir):
+    import time
+
+    from bedrock.cancel import raise_if_cancelled
+    from ui.workers import running_threads
+
+    ctx = build_main_window(open_data_dir(data_dir))
+    window = ctx.window
+    qtbot.addWidget(window)
+    window.show()
+    ran: list[str] = []
+    for key in window.perspective_keys():
+        page = window.perspective_widget(key)
+        page.shutdown = lambda stop=page.shutdown, key=key: (ran.append(key), stop())[1]
+
+    def long_job(progress, cancel):
+        while True:  # an hour of training, unless cancelled
+            raise_if_cancelled(cancel)
+            progress("train", 1, 3600, {"epoch": 1, "epochs": 50, "loss": 0.5})
+            time.sleep(0.01)
+
+    models = window.perspective_widget("models")
+    assert models.training.start(long_job, "training…")
+    window.show_perspective("network")  # its poll runs on a task too
+    qtbot.waitUntil(lambda: len(running_threads()) >= 1 and models.progress.maximum() == 1000, timeout=5000)
+    window.close()
+    assert set(ran) >= set(window.perspective_keys())
+    assert running_threads() == [] and models.worker is None

@@ -1,6 +1,6 @@
 """The Inspection audit perspective: the newest inspection records (older ones load as the table
 scrolls, a keyset page at a time) or those of one workpiece; a record's JSON and image, and its
-proof against the ledger check by check (on a worker thread), every reason readable whole;
+proof against the ledger check by check (on a task), every reason readable whole;
 below, the monitoring reports that the condition-monitoring role put on the ledger. While shown,
 the page follows new blocks and new records (the selection and scroll position stay)."""
 
@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
-    QSplitter,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -31,11 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.audit.worker import AuditLoad, VerifyWorker, load_audit
+from ui.audit.worker import AuditLoad, load_audit
 from ui.certificates.checks import ChecksView
-from ui.jobs import QUEUED
 from ui.keyset_model import KeysetTableModel
 from ui.live import HeadFollower, keep_place
+from ui.widgets import splitter
+from ui.workers import Task, TaskControls, plain
 
 
 def _when(ns: int) -> str:
@@ -104,7 +104,6 @@ class AuditPage(QWidget):
     def __init__(self, backend: AuditBackend, live_ms: int = 1000, parent=None) -> None:
         super().__init__(parent)
         self.backend = backend
-        self.worker: VerifyWorker | None = None
         self.newest_shown = True  # the table lists the newest records, not a search's
         self.search = QLineEdit(placeholderText="Workpiece id (empty: the newest records)")
         self.search.returnPressed.connect(self.find)
@@ -134,6 +133,9 @@ class AuditPage(QWidget):
         self.verdict_label = QLabel()
         self.verdict_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.checks = ChecksView()
+        self.verify_task = Task(self, "verify record")
+        self.verify_task.succeeded.connect(self._done)
+        self.verify = TaskControls(self.verify_task, self.verdict_label, failed="verification could not run: {}")
         upper = QHBoxLayout()
         upper.addWidget(self.detail, 2)
         upper.addWidget(self.picture, 1)
@@ -143,15 +145,8 @@ class AuditPage(QWidget):
         rl.addWidget(self.verify_btn)
         rl.addWidget(self.verdict_label)
         rl.addWidget(self.checks, 2)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.table)
-        split.addWidget(right)
-        split.setSizes([640, 460])
-        outer = QSplitter(Qt.Orientation.Vertical)
-        outer.addWidget(split)
-        outer.addWidget(self._reports_box())
-        outer.setStretchFactor(0, 3)
-        outer.setStretchFactor(1, 1)
+        split = splitter(Qt.Orientation.Horizontal, self.table, right, sizes=[640, 460])
+        outer = splitter(Qt.Orientation.Vertical, split, self._reports_box(), stretch=(3, 1))
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(outer, 1)
@@ -183,13 +178,8 @@ class AuditPage(QWidget):
         return box
 
     def reload(self) -> None:
-        """Load now, on the calling thread (new blocks and Reload load on a worker)."""
-        try:
-            data = load_audit(self.backend.newest, self.backend.reports, self.model.page_size)
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            self._show_error(str(exc))
-        else:
-            self._loaded(data)
+        """Load now, on the calling thread (new blocks and Reload load on a task)."""
+        self.follower.load_now()
 
     @Slot(object)
     def _loaded(self, data: AuditLoad) -> None:
@@ -266,37 +256,25 @@ class AuditPage(QWidget):
         else:
             self.picture.setText("image not in the history store" if data is None else "image cannot be shown")
 
+    @property
+    def worker(self) -> Task | None:
+        """The proof's verification while it runs."""
+        return self.verify_task if self.verify_task.isRunning() else None
+
     @Slot()
     def start_verify(self) -> None:
         rec = self.selected()
-        if self.worker is not None or rec is None:
+        if self.verify_task.busy or rec is None:
             return
         self.checks.clear()
-        self.verdict_label.setText(f"verifying record {rec['id']}…")
-        self.worker = VerifyWorker(self.backend.verify, int(rec["id"]), self)
-        self.worker.done.connect(self._done, QUEUED)
-        self.worker.failed.connect(self._failed, QUEUED)
-        self.worker.start()
+        self.verify.start(plain(partial(self.backend.verify, int(rec["id"]))), f"verifying record {rec['id']}…")
 
     @Slot(object)
     def _done(self, rep: Any) -> None:
         self.checks.show_checks(rep.checks)
-        self._finish("VERIFIED: this result is anchored on the ledger" if rep.ok else "FAILED")
-
-    @Slot(str)
-    def _failed(self, message: str) -> None:
-        self._finish(f"verification could not run: {message}")
-
-    def _finish(self, text: str) -> None:
-        self.verdict_label.setText(text)
-        if self.worker is not None:
-            self.worker.wait()
-            self.worker.deleteLater()
-            self.worker = None
+        self.verify.say("VERIFIED: this result is anchored on the ledger" if rep.ok else "FAILED")
 
     def shutdown(self) -> None:
-        """Stop following the ledger and join the workers (the window closes)."""
+        """Stop following the ledger, join the verification (the window closes)."""
         self.follower.shutdown()
-        if self.worker is not None:
-            self.worker.wait()
-            self.worker = None
+        self.verify_task.shutdown()

@@ -1,14 +1,12 @@
 """The Inspection audit page's work off the GUI thread: the newest records and the monitoring
-reports (`load_audit`, run by the page's head follower), and one record's proof against the
-ledger (`VerifyWorker`)."""
+reports (`load_audit`, run by the page's head follower); one record's proof against the ledger
+runs on the page's task (the backend's `verify`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from PySide6.QtCore import QThread, Signal
 
 Newest = Callable[[int | None, int], list[dict[str, Any]]]
 Reports = Callable[[], list[dict[str, Any]]]
@@ -31,17 +29,3 @@ def load_audit(newest: Newest | None, reports: Reports | None, page_size: int) -
     except Exception as exc:  # noqa: BLE001 - shown above the reports table
         return AuditLoad(rows, [], f"reports unavailable: {exc}")
 
-
-class VerifyWorker(QThread):
-    done = Signal(object)  # ledger_core.attest.proofs.Report
-    failed = Signal(str)
-
-    def __init__(self, fn: Callable[[int], Any], record_id: int, parent=None) -> None:
-        super().__init__(parent)
-        self.fn, self.record_id = fn, record_id
-
-    def run(self) -> None:
-        try:
-            self.done.emit(self.fn(self.record_id))
-        except Exception as exc:  # noqa: BLE001 - shown to the user
-            self.failed.emit(str(exc))

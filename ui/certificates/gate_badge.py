@@ -1,17 +1,19 @@
 """The model gate's badge for the Operator perspective: certificate id, trust, pass or refused
-with the reasons; `GatePoller` re-evaluates the gate off the GUI thread at every new block.
+with the reasons; `GatePoller` re-evaluates the gate off the GUI thread (a `ui.workers.Poller`).
 
 The status is `app.model_gate.GateStatus.as_dict()`; the poller calls a function that returns
 it, or None when the ledger head has not moved."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QThread, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy
+
+from ui.workers import Poller
 
 
 class GateBadge(QFrame):
@@ -28,7 +30,7 @@ class GateBadge(QFrame):
         lay.addWidget(self.detail, 1)
         self.passed: bool | None = None
 
-    @Slot(dict)  # the poller's status arrives from its thread: queued to this slot
+    @Slot(dict)  # on the GUI thread, from the poller
     def set_status(self, st: dict[str, Any]) -> None:
         v = st.get("verdict") or {}
         active = st.get("active")
@@ -47,27 +49,27 @@ class GateBadge(QFrame):
         self.setToolTip(st.get("message", ""))
 
 
-class GatePoller(QThread):
-    """Calls `poll()` every `interval_s` and emits each new status (a dict)."""
+
+def gate_status(poll: Callable[[], Any]) -> dict[str, Any] | None:
+    """One poll, off the GUI thread: the status as a dict, or None when nothing moved."""
+    st = poll()
+    return st.as_dict() if hasattr(st, "as_dict") else st
+
+
+class GatePoller(Poller):
+    """Calls `poll()` every `interval_s` off the GUI thread and emits each new status (a dict) on
+    the GUI thread; a failing poll emits `failed(message)` and polling goes on."""
 
     status = Signal(dict)
-    failed = Signal(str)
 
     def __init__(self, poll: Callable[[], Any], interval_s: float = 1.0, parent=None) -> None:
-        super().__init__(parent)
-        self.poll, self.interval_s = poll, interval_s
-        self._stop = threading.Event()
+        super().__init__(partial(gate_status, poll), int(interval_s * 1000), parent, "model gate")
+        self.result.connect(self._status)
+
+    @Slot(object)
+    def _status(self, st: dict[str, Any]) -> None:
+        self.status.emit(st)
 
     def stop(self) -> None:
-        self._stop.set()
-        self.wait()
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                st = self.poll()
-                if st is not None:
-                    self.status.emit(st.as_dict() if hasattr(st, "as_dict") else st)
-            except Exception as exc:  # noqa: BLE001 - shown on the badge, polling goes on
-                self.failed.emit(str(exc))
-            self._stop.wait(self.interval_s)
+        """Stop polling and join the poll in flight (bounded): `shutdown`."""
+        self.shutdown()

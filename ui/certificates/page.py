@@ -1,12 +1,11 @@
 """The Certificates perspective: the list with filters by kind, issuer and status, following new
 blocks while shown (the selection and scroll position stay); the selected certificate's lineage
-as a tree; verification check by check on a worker (drop a file or folder onto the page to
+as a tree; verification check by check on a task (drop a file or folder onto the page to
 verify it, with progress and cancel), every reason readable whole; the audit report as PDF."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Hashable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
-    QSplitter,
     QTableView,
     QTreeWidget,
     QTreeWidgetItem,
@@ -36,14 +34,10 @@ from ledger_core.attest.gate import TrustView
 from ledger_core.attest.proofs import Report
 from ui.certificates.checks import ChecksView
 from ui.certificates.model import CertsFilter, CertsModel, cert_id
-from ui.certificates.worker import CertsLoad, VerifyWorker, load_certificates
-from ui.jobs import QUEUED
-from ui.live import HeadFollower, keep_place
-
-# returns (store, genesis, live) of the local ledger, or raises with a message for the user
-Opener = Callable[[], tuple[Any, Any, Any]]
-# the ledger's head height through one cheap query (raises while there is no ledger)
-Head = Callable[[], Hashable]
+from ui.certificates.worker import CertsLoad, load_certificates, verify
+from ui.live import Head, HeadFollower, Opener, keep_place
+from ui.widgets import splitter
+from ui.workers import Task, TaskControls
 
 
 class CertificatesPage(QWidget):
@@ -53,7 +47,6 @@ class CertificatesPage(QWidget):
         self.snapshot: tuple[Any, Any, Any] | None = None
         self.trust_view: TrustView | None = None
         self.height: int | None = None
-        self.worker: VerifyWorker | None = None
         self.report: Report | None = None
         self.report_height: int | None = None  # of the snapshot the report was verified against
         self.setAcceptDrops(True)
@@ -95,10 +88,13 @@ class CertificatesPage(QWidget):
         self.files_btn = QPushButton("Verify files…")
         self.files_btn.clicked.connect(self._ask_files)
         self.cancel_btn = QPushButton("Cancel")
-        self.cancel_btn.clicked.connect(self.cancel_verify)
-        self.cancel_btn.hide()
         self.progress = QProgressBar()
-        self.progress.hide()
+        self.verify_task = Task(self, "verify certificate")
+        self.verify_task.succeeded.connect(self._done)
+        self.verify = TaskControls(self.verify_task, self.verdict_label, self.progress, self.cancel_btn,
+                                   failed="Verification could not run: {}", cancelled="Verification cancelled.",
+                                   tooltip=True)
+        self._verifying_height: int | None = None  # of the snapshot being verified against
         self.pdf_btn = QPushButton("Export report PDF…")
         self.pdf_btn.setEnabled(False)
         self.pdf_btn.clicked.connect(self._ask_pdf)
@@ -111,10 +107,7 @@ class CertificatesPage(QWidget):
         rl.addLayout(buttons)
         rl.addWidget(self.verdict_label)
         rl.addWidget(self.checks, 3)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.table)
-        split.addWidget(right)
-        split.setSizes([600, 500])
+        split = splitter(Qt.Orientation.Horizontal, self.table, right, sizes=[600, 500])
         self.message = QLabel()
         self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         lay = QVBoxLayout(self)
@@ -132,13 +125,8 @@ class CertificatesPage(QWidget):
     # -- data ----------------------------------------------------------------------------
 
     def reload(self) -> None:
-        """Load now, on the calling thread (Reload and new blocks load on a worker)."""
-        try:
-            data = load_certificates(self.opener)
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            self._load_failed(str(exc))
-        else:
-            self._loaded(data)
+        """Load now, on the calling thread (Reload and new blocks load on a task)."""
+        self.follower.load_now()
 
     @Slot(object)
     def _loaded(self, data: CertsLoad) -> None:
@@ -203,70 +191,38 @@ class CertificatesPage(QWidget):
     def verify_selected(self) -> None:
         self.start_verify(self.selected_id(), None)
 
+    @property
+    def worker(self) -> Task | None:
+        """The verification while it runs."""
+        return self.verify_task if self.verify_task.isRunning() else None
+
     def start_verify(self, cert_id: str | None, path: Path | None) -> None:
-        if self.worker is not None or (cert_id is None and path is None):
+        if self.verify_task.busy or (cert_id is None and path is None):
             return
         if self.snapshot is None:  # asked before the first load came back
             self.reload()
             if self.snapshot is None:
                 return
         self.checks.clear()
-        self.verdict_label.setText(f"Verifying {path.name if path else cert_id[:16]}…")
-        self.worker = VerifyWorker(self.snapshot, cert_id, path, self)
-        self.worker.progressed.connect(self._progress, QUEUED)
-        self.worker.succeeded.connect(self._done, QUEUED)
-        self.worker.failed.connect(self._failed, QUEUED)
-        self.worker.cancelled.connect(self._cancelled, QUEUED)
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.cancel_btn.show()
-        self.worker.start()
+        self._verifying_height = self.snapshot[2].height
+        self.verify.start(partial(verify, self.snapshot, cert_id, path),
+                          f"Verifying {path.name if path else cert_id[:16]}…")
 
     @Slot()
     def cancel_verify(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-
-    @Slot(int, int)
-    def _progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(1000 if total == 0 else done * 1000 // total)
+        self.verify.cancel()
 
     @Slot(object)
     def _done(self, rep: Report) -> None:
-        self.report = rep
-        self.report_height = self.worker.snapshot[2].height if self.worker is not None else None
+        self.report, self.report_height = rep, self._verifying_height
         self.checks.show_checks(rep.checks)
         self.pdf_btn.setEnabled(True)
-        self._finish(("VERIFIED" if rep.ok else "FAILED") + (f": certificate {rep.cert_id}" if rep.cert_id else ""))
-
-    @Slot(str)
-    def _failed(self, message: str) -> None:
-        self._finish(f"Verification could not run: {message}")
-
-    @Slot()
-    def _cancelled(self) -> None:
-        self._finish("Verification cancelled.")
-
-    def _finish(self, text: str) -> None:
-        self.verdict_label.setText(text)
-        self.verdict_label.setToolTip(text)  # a certificate id may not fit beside the buttons
-        self.progress.hide()
-        self.cancel_btn.hide()
-        self._drop_worker()
-
-    def _drop_worker(self) -> None:
-        if self.worker is not None:
-            self.worker.wait()
-            self.worker.deleteLater()
-            self.worker = None
+        self.verify.say(("VERIFIED" if rep.ok else "FAILED") + (f": certificate {rep.cert_id}" if rep.cert_id else ""))
 
     def shutdown(self) -> None:
-        """Stop following the ledger and join the workers (the window closes)."""
+        """Stop following the ledger, cancel and join the verification (the window closes)."""
         self.follower.shutdown()
-        if self.worker is not None:
-            self.worker.cancel()
-            self._drop_worker()
+        self.verify_task.shutdown()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
         if event.mimeData().hasUrls():

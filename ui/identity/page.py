@@ -76,6 +76,11 @@ class IdentityPage(QWidget):
         self.dialog: CreateIdentityDialog | None = None
         self.refresh()
 
+    def shutdown(self) -> None:
+        """Nothing of this page runs off the GUI thread; a create dialog still open closes."""
+        if self.dialog is not None:
+            self.dialog.close()
+
     def refresh(self) -> None:
         try:
             info = self.backend.describe()

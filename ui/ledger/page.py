@@ -1,10 +1,11 @@
 """The Ledger perspective: a lazy block table, block and transaction details, one search box,
-live rows, "Verify chain" on a worker, and CSV export of the loaded rows."""
+live rows, "Verify chain" on a task (progress and cancel), and CSV export of the loaded rows."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 
 from ui.ledger.details import BlockDetail, TxDetail
 from ui.ledger.model import BlocksModel
-from ui.ledger.worker import VerifyWorker
+from ui.ledger.worker import verify_chain_job
+from ui.widgets import splitter
+from ui.workers import Task, TaskControls
 
 # opens the chain: returns (store, genesis loader) or raises with a message for the user
 Opener = Callable[[], tuple[Any, Callable[[], Any]]]
@@ -37,17 +39,13 @@ class LedgerPage(QWidget):
         self.opener = opener
         self.store: Any = None
         self.genesis_loader: Callable[[], Any] | None = None
-        self.worker: VerifyWorker | None = None
 
         self.search = QLineEdit(placeholderText="Search: height, block hash, transaction hash or key id")
         self.search.returnPressed.connect(self.run_search)
         self.verify_btn = QPushButton("Verify chain")
         self.verify_btn.clicked.connect(self.start_verify)
         self.cancel_btn = QPushButton("Cancel")
-        self.cancel_btn.clicked.connect(self.cancel_verify)
-        self.cancel_btn.hide()
         self.progress = QProgressBar()
-        self.progress.hide()
         self.export_btn = QPushButton("Export CSV…")
         self.export_btn.clicked.connect(self._ask_export)
         self.reload_btn = QPushButton("Reload")
@@ -55,6 +53,10 @@ class LedgerPage(QWidget):
         self.status = QLabel()
         self._count_text = ""
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.worker = Task(self, "verify chain")  # the chain verification, kept between runs
+        self.worker.succeeded.connect(self._verified)
+        self.verify = TaskControls(self.worker, self.status, self.progress, self.cancel_btn, (self.verify_btn,),
+                                   failed="verification could not run: {}", cancelled="verification cancelled")
 
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -77,14 +79,8 @@ class LedgerPage(QWidget):
         self.block_detail = BlockDetail()
         self.block_detail.txActivated.connect(self.show_tx)
         self.tx_detail = TxDetail()
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.block_detail)
-        right.addWidget(self.tx_detail)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.table)
-        split.addWidget(right)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        right = splitter(Qt.Orientation.Vertical, self.block_detail, self.tx_detail)
+        split = splitter(Qt.Orientation.Horizontal, self.table, right, stretch=(3, 2))
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -191,62 +187,25 @@ class LedgerPage(QWidget):
     # -- verification -------------------------------------------------------------------------
 
     def start_verify(self) -> None:
-        if self.store is None or (self.worker is not None and self.worker.isRunning()):
-            return
-        if self.worker is not None:  # a finished run's thread object: freed, not kept all shift
-            self.worker.wait()
-            self.worker.deleteLater()
-        self.worker = VerifyWorker(self.genesis_loader, self.store, self)
-        queued = Qt.ConnectionType.QueuedConnection  # emitted on the worker's thread
-        self.worker.progressed.connect(self._progress, queued)
-        self.worker.succeeded.connect(self._verified, queued)
-        self.worker.failed.connect(self._verify_failed, queued)
-        self.worker.cancelled.connect(self._verify_cancelled, queued)
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.cancel_btn.show()
-        self.verify_btn.setEnabled(False)
-        self.status.setText("verifying the chain…")
-        self.worker.start()
+        if self.store is not None:
+            self.verify.start(partial(verify_chain_job, self.genesis_loader, self.store), "verifying the chain…")
 
     def cancel_verify(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
+        self.verify.cancel()
 
-    @Slot(str)
-    def _verify_failed(self, message: str) -> None:
-        self._verify_done(f"verification could not run: {message}")
-
-    @Slot()
-    def _verify_cancelled(self) -> None:
-        self._verify_done("verification cancelled")
-
-    @Slot(int, int)
-    def _progress(self, height: int, top: int) -> None:
-        self.progress.setRange(0, max(top, 1))
-        self.progress.setValue(height)
-
-    @Slot(dict)
+    @Slot(object)
     def _verified(self, report: dict[str, Any]) -> None:
         if report["ok"]:
             msg = (f"chain verified: height {report['height']}, {report['transactions']} transactions, "
                    f"{report['tx_per_s']:.0f} tx/s")
         else:
             msg = f"VERIFICATION FAILED at height {report['height']}: {report['code']}: {report['reason']}"
-        self._verify_done(msg)
-
-    def _verify_done(self, msg: str) -> None:
-        self.progress.hide()
-        self.cancel_btn.hide()
-        self.verify_btn.setEnabled(True)
         self.status.setText(msg)
 
     def shutdown(self) -> None:
-        """Stop the live timer and the worker (called when the window closes)."""
+        """Stop the live timer, cancel and join the verification (called when the window closes)."""
         self.timer.stop()
-        if self.worker is not None:
-            self.worker.cancel()
-            self.worker.wait(10_000)
+        self.worker.shutdown()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.shutdown()

@@ -4,11 +4,9 @@ scroll position stay)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
@@ -23,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.certificates.model import CertsModel, cert_id
-from ui.live import HeadFollower, keep_place
+from ui.live import Head, HeadFollower, Opener, keep_place
 from ui.models.worker import ModelCertsLoad, load_model_certs
 
 PPM = 1_000_000
@@ -31,8 +29,8 @@ PPM = 1_000_000
 
 @dataclass(frozen=True)
 class ModelLedger:
-    opener: Callable[[], tuple[Any, Any, Any]]  # (store, genesis, live); raises with a message
-    head: Callable[[], Hashable] | None = None  # the ledger's height through one cheap query
+    opener: Opener  # (store, genesis, live); raises with a message
+    head: Head | None = None  # the ledger's height through one cheap query
     live_ms: int = 1000
 
 

@@ -4,6 +4,7 @@ ledger) the model certificates on it, following new blocks."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -26,9 +27,9 @@ from PySide6.QtWidgets import (
 from inspection.errors import ModelError
 from inspection.model import card_path_for, read_card
 from inspection.train import DEFAULT_EPOCHS, TrainOptions
-from ui.jobs import QUEUED
 from ui.models.ledger_box import ModelCertsBox, ModelLedger
-from ui.models.worker import TrainWorker
+from ui.models.worker import train_job
+from ui.workers import Task, TaskControls
 
 
 class ModelsBackend(Protocol):
@@ -62,7 +63,6 @@ class ModelsPage(QWidget):
                  parent: QWidget | None = None, ledger: ModelLedger | None = None) -> None:
         super().__init__(parent)
         self.backend = backend
-        self.worker: TrainWorker | None = None
         title = QLabel("Models")
         title.setObjectName("pageTitle")
 
@@ -97,9 +97,15 @@ class ModelsPage(QWidget):
         form.addRow("Seed", self.seed)
         self.train_button = QPushButton("Train")
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress_text = QLabel("")
+        self.train_task = Task(self, "training")
+        self.train_task.progressed.connect(self._on_progress)
+        self.train_task.succeeded.connect(self._on_done)
+        self.training = TaskControls(self.train_task, self.progress_text, self.progress, self.cancel_button,
+                                     (self.train_button,), failed="training failed: {}",
+                                     cancelled="training cancelled; nothing written", cancelling="cancelling…",
+                                     stages=("load", "train"), keep_shown=True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.cancel_button)
@@ -122,7 +128,6 @@ class ModelsPage(QWidget):
         open_button.clicked.connect(self._open_model)
         show_button.clicked.connect(self.show_card)
         self.train_button.clicked.connect(self._train_clicked)
-        self.cancel_button.clicked.connect(self.cancel_training)
         self.show_card()
 
     @Slot()
@@ -150,8 +155,13 @@ class ModelsPage(QWidget):
     def _train_clicked(self) -> None:
         self.start_training()
 
+    @property
+    def worker(self) -> Task | None:
+        """The training while it runs."""
+        return self.train_task if self.train_task.isRunning() else None
+
     def start_training(self, epochs: int | None = None, limit_per_class: int | None = None) -> bool:
-        if self.worker is not None:
+        if self.train_task.busy:
             return False
         data = Path(self.data_path.text().strip())
         if not data.is_dir():
@@ -160,29 +170,14 @@ class ModelsPage(QWidget):
         opts = TrainOptions(data=data, out=Path(self.out_path.text().strip()),
                             epochs=epochs or self.epochs.value(), seed=self.seed.value(),
                             device="auto", limit_per_class=limit_per_class)
-        self.worker = TrainWorker(opts, self)
-        # queued to slots of this widget, never lambdas: a lambda would run in the worker thread
-        self.worker.progressed.connect(self._on_progress, QUEUED)
-        self.worker.succeeded.connect(self._on_done, QUEUED)
-        self.worker.failed.connect(self._on_failed, QUEUED)
-        self.worker.cancelled.connect(self._on_cancelled, QUEUED)
-        self.train_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.progress_text.setText("starting…")
-        self.worker.start()
-        return True
+        return self.training.start(partial(train_job, opts), "starting…")
 
     @Slot()
     def cancel_training(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-            self.progress_text.setText("cancelling…")
+        self.training.cancel()
 
-    @Slot(str, int, int, dict)
+    @Slot(str, object, object, object)
     def _on_progress(self, stage: str, done: int, total: int, info: dict) -> None:
-        if stage in ("load", "train"):
-            self.progress.setMaximum(max(total, 1))
-            self.progress.setValue(done)
         if stage == "load":
             self.progress_text.setText(f"loading images {done}/{total}")
         elif stage == "train":
@@ -192,35 +187,15 @@ class ModelsPage(QWidget):
             self.progress_text.setText(f"epoch {done}/{total}: validation accuracy "
                                        f"{info['val_accuracy']:.4f}")
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._finish(f"training failed: {message}")
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._finish("training cancelled; nothing written")
-
     @Slot(object)
     def _on_done(self, result) -> None:
-        self._finish(f"wrote {result.weights}: validation accuracy "
-                     f"{result.validation['accuracy']:.4f} on {result.validation['n']} images")
+        self.progress_text.setText(f"wrote {result.weights}: validation accuracy "
+                                   f"{result.validation['accuracy']:.4f} on {result.validation['n']} images")
         self.model_path.setText(str(result.weights))
         self.show_card()
-
-    def _finish(self, text: str) -> None:
-        if self.worker is not None:
-            self.worker.wait(10_000)
-            self.worker.deleteLater()
-            self.worker = None
-        self.train_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.progress_text.setText(text)
 
     def shutdown(self) -> None:
         """Cancel and join a running training, stop following the ledger (window closing)."""
         if self.ledger_box is not None:
             self.ledger_box.shutdown()
-        if self.worker is not None:
-            self.worker.cancel()
-            self.worker.wait(30_000)
-            self.worker = None
+        self.train_task.shutdown(30_000)

@@ -1,23 +1,21 @@
-"""The Models page's work off the GUI thread: training on a QThread with progress signals and a
-cancel flag, and the model certificates on the ledger with the one that certifies the shown
-weights (`load_model_certs`, run by the ledger box's head follower)."""
+"""The Models page's work off the GUI thread: training (`train_job`, a `ui.workers` job with
+progress and cancel), and the model certificates on the ledger with the one that certifies the
+shown weights (`load_model_certs`, run by the ledger box's head follower)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QThread, Signal
-
-from bedrock.cancel import Cancelled
-from inspection.train import TrainOptions, train
+from bedrock.cancel import CancelCheck
+from inspection.train import TrainOptions, TrainResult, train
 from ledger_core.attest.gate import TrustView
 from ledger_core.attest.manifest import ManifestError, build_manifest
 from ledger_core.attest.queries import newest_with_digest
 from ui.certificates.model import cert_rows
+from ui.workers import Progress
 
 
 @dataclass(frozen=True)
@@ -41,30 +39,19 @@ def load_model_certs(opener: Callable[[], tuple[Any, Any, Any]], weights: Path) 
     return ModelCertsLoad(rows, live.height, tv.threshold_ppm, weights, cert, error)
 
 
-class TrainWorker(QThread):
-    progressed = Signal(str, int, int, dict)  # stage, done, total, info
-    succeeded = Signal(object)  # TrainResult
-    failed = Signal(str)
-    cancelled = Signal()
 
-    def __init__(self, options: TrainOptions, parent=None) -> None:
-        super().__init__(parent)
-        self.options = options
-        self._cancel = threading.Event()
+class _CancelEvent:
+    """`inspection.train` polls a cancel event (`is_set()`); this one asks the task's check."""
 
-    def cancel(self) -> None:
-        self._cancel.set()
+    def __init__(self, cancel: CancelCheck) -> None:
+        self.is_set = cancel
 
-    def run(self) -> None:
-        try:
-            result = train(self.options, self._progress, self._cancel)
-        except Cancelled:
-            self.cancelled.emit()
-        except Exception as exc:  # noqa: BLE001 - reported to the user, never a crash
-            self.failed.emit(str(exc))
-        else:
-            self.succeeded.emit(result)
 
-    def _progress(self, stage: str, done: int, total: int, info: dict) -> None:
-        info = {k: v for k, v in info.items() if k != "history"}
-        self.progressed.emit(stage, done, total, info)
+def train_job(options: TrainOptions, progress: Progress, cancel: CancelCheck) -> TrainResult:
+    """Train; progress is (stage, done, total, info) as `inspection.train` reports it, less the
+    loss history (the page shows the newest figures only)."""
+
+    def report(stage: str, done: int, total: int, info: dict[str, Any]) -> None:
+        progress(stage, done, total, {k: v for k, v in info.items() if k != "history"})
+
+    return train(options, report, _CancelEvent(cancel))

@@ -1,14 +1,14 @@
 """The Network perspective: banner, consensus state, peers and validators of the local node,
-refreshed every second while shown, from its control socket (queried off the GUI thread)."""
+refreshed every second while shown, from its control socket (queried off the GUI thread by a
+`ui.workers.Poller`)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -21,24 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from ui.network.model import NetworkView, summarize
+from ui.workers import Poller
 
 # returns the node's status answer, or raises with a message for the user
 Fetch = Callable[[], dict[str, Any]]
-
-
-class _Poll:
-    """One status query on a daemon thread; the GUI timer picks up `result` (no Qt object is
-    touched off the GUI thread, and a query in flight never holds the application open)."""
-
-    def __init__(self, fetch: Fetch) -> None:
-        self.result: tuple[bool, Any] | None = None
-        threading.Thread(target=self._run, args=(fetch,), daemon=True, name="network-poll").start()
-
-    def _run(self, fetch: Fetch) -> None:
-        try:
-            self.result = (True, fetch())
-        except Exception as exc:  # the node is down, or answered nonsense: shown, never raised
-            self.result = (False, str(exc))
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -87,36 +73,33 @@ class NetworkPage(QWidget):
         lay.addWidget(peers_box, 1)
         lay.addWidget(vals_box, 1)
         self.view: NetworkView | None = None
-        self._poll: _Poll | None = None
-        self._last = 0.0
         # polls only while the page is shown
-        self.timer = QTimer(self, interval=100)
-        self.timer.timeout.connect(self._tick)
+        self.poller = Poller(fetch, poll_ms, self, "network poll")
+        self.poller.result.connect(self._answered)
+        self.poller.failed.connect(self.show_error)
 
-    def showEvent(self, event) -> None:
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
-        self.timer.start()
-        self.refresh()
+        self.poller.start()
 
-    def hideEvent(self, event) -> None:
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().hideEvent(event)
-        self.timer.stop()
+        self.poller.pause()
 
     def refresh(self) -> None:
-        if self._poll is None:
-            self._last = time.monotonic()
-            self._poll = _Poll(self.fetch)
+        """Ask the node now, unless an answer is awaited."""
+        self.poller.poll()
 
-    def _tick(self) -> None:
-        if self._poll is not None and self._poll.result is not None:
-            ok, value = self._poll.result
-            self._poll = None
-            if ok and isinstance(value, dict):
-                self.show_status(value)
-            else:
-                self.show_error(str(value))
-        if self._poll is None and time.monotonic() - self._last >= self.poll_ms / 1000:
-            self.refresh()
+    def shutdown(self) -> None:
+        """Stop polling and join the query in flight (the window closes)."""
+        self.poller.shutdown()
+
+    @Slot(object)
+    def _answered(self, value: Any) -> None:
+        if isinstance(value, dict):
+            self.show_status(value)
+        else:
+            self.show_error(str(value))
 
     @Slot(dict)
     def show_status(self, status: dict) -> None:

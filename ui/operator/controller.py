@@ -2,7 +2,8 @@
 
 Worker threads never touch widgets: results land in a lock-protected state that the GUI thread
 reads on a timer (so a 30 fps source costs the GUI one cheap copy per paint), and source status
-changes are forwarded through a queued Qt signal.
+changes are forwarded through a queued Qt signal. Loading and warming the model before a start
+runs on a `ui.workers.Task`.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from inspection.engine import BadFrame, InspectionResult, InspectionWorker, Inspector
 from inspection.mailbox import Mailbox
 from inspection.orders import Order
 from inspection.sources import Capture, Frame, SourceStatus, open_source
+from ui.workers import Task, plain
 
 NOK_STRIP = 12
 HISTORY = 300
+PREPARE_WAIT_MS = 30_000  # how long a stop waits for a model still loading
 
 
 @dataclass
@@ -45,7 +48,6 @@ class OperatorController(QObject):
     statusChanged = Signal(object)  # SourceStatus
     errorRaised = Signal(str)
     runningChanged = Signal(bool)
-    _prepared = Signal(object, object)  # (token, inspector) from the preparing thread
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -57,9 +59,10 @@ class OperatorController(QObject):
         self._state = Snapshot()
         self._quality: deque[int] = deque(maxlen=HISTORY)
         self._noks: deque[InspectionResult] = deque(maxlen=NOK_STRIP)
-        self._preparing: threading.Thread | None = None
-        self._pending: tuple | None = None
-        self._prepared.connect(self._on_prepared, Qt.ConnectionType.QueuedConnection)
+        self._preparing = Task(self, "prepare inspection")  # loads and warms the model
+        self._preparing.succeeded.connect(self._on_prepared)
+        self._preparing.failed.connect(self._on_prepare_failed)
+        self._pending: tuple | None = None  # (spec, rate, loop) of the start being prepared
 
     @property
     def running(self) -> bool:
@@ -75,36 +78,31 @@ class OperatorController(QObject):
         """
         self.stop()
         open_source(spec, rate=rate, loop=loop)  # validates the spec; opened later by capture
-        token = object()
-        self._pending = (token, spec, rate, loop)
-
-        def prepare() -> None:
-            try:
-                inspector = make_inspector()
-            except Exception as exc:  # noqa: BLE001 - shown to the user
-                self._prepared.emit(token, exc)
-                return
-            self._prepared.emit(token, inspector)
-
-        self._preparing = threading.Thread(target=prepare, name="prepare inspection", daemon=True)
-        self._preparing.start()
+        if not self._preparing.start(plain(make_inspector)):
+            raise RuntimeError("the model of the previous start is still loading")
+        self._pending = (spec, rate, loop)
         self.runningChanged.emit(True)
 
-    @Slot(object, object)
-    def _on_prepared(self, token: object, result: object) -> None:
+    @Slot(object)
+    def _on_prepared(self, inspector: Inspector) -> None:
         pending, self._pending = self._pending, None
-        if pending is None or pending[0] is not token:
-            return  # stopped (or restarted) meanwhile
-        if isinstance(result, Exception):
-            self.runningChanged.emit(False)
-            self.errorRaised.emit(f"cannot start: {result}")
-            return
-        _, spec, rate, loop = pending
+        if pending is None:
+            return  # stopped meanwhile
+        spec, rate, loop = pending
         try:
-            self.start(spec, result, rate, loop)
+            self.start(spec, inspector, rate, loop)
         except Exception as exc:  # noqa: BLE001 - shown to the user
-            self.runningChanged.emit(False)
-            self.errorRaised.emit(f"cannot start: {exc}")
+            self._cannot_start(str(exc))
+
+    @Slot(str)
+    def _on_prepare_failed(self, message: str) -> None:
+        if self._pending is not None:
+            self._pending = None
+            self._cannot_start(message)
+
+    def _cannot_start(self, message: str) -> None:
+        self.runningChanged.emit(False)
+        self.errorRaised.emit(f"cannot start: {message}")
 
     def start(self, spec: str, inspector: Inspector, rate: float | None, loop: bool) -> None:
         """Start capture + inference; raises SourceError for a source spec that names nothing."""
@@ -131,9 +129,7 @@ class OperatorController(QObject):
         """Stop and join every thread (bounded waits)."""
         was = self._pending is not None or self._worker is not None
         self._pending = None
-        if self._preparing is not None:
-            self._preparing.join(timeout=30)
-            self._preparing = None
+        self._preparing.wait(PREPARE_WAIT_MS)  # its outcome, delivered now, is dropped
         self._stop_threads()
         if was:
             self.runningChanged.emit(False)

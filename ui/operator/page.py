@@ -7,6 +7,7 @@ pulling a snapshot on a timer (10 Hz) and repainting only what changed.
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSplitter,
     QStatusBar,
     QVBoxLayout,
     QWidget,
@@ -33,8 +33,10 @@ from PySide6.QtWidgets import (
 
 from inspection.orders import Order
 from inspection.sources import SourceStatus
+from ui.certificates.gate_badge import GatePoller
 from ui.operator.backend import OperatorBackend
 from ui.operator.controller import NOK_STRIP, OperatorController, Snapshot, as_status
+from ui.widgets import splitter
 
 PAINT_MS = 100
 _BIG = "color:white;border-radius:8px;font-size:48pt;font-weight:bold;"  # beats the theme's QSS
@@ -57,7 +59,7 @@ class OperatorPage(QWidget):
         self._orders: list[Order] = []
         self._painted_version = -1
         self._tick_classes: list[str] = []
-        self._gate_poller = None
+        self._gate_poller: GatePoller | None = None
         self._gate_refused = False
         self._watching: QObject | None = None
 
@@ -176,16 +178,8 @@ class OperatorPage(QWidget):
         nl = QVBoxLayout(nok_box)
         nl.addWidget(self.nok_strip)
 
-        top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.view)
-        top.addWidget(side_w)
-        top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 1)
-        body = QSplitter(Qt.Orientation.Vertical)
-        body.addWidget(top)
-        body.addWidget(plots_w)
-        body.setStretchFactor(0, 3)
-        body.setStretchFactor(1, 2)
+        top = splitter(Qt.Orientation.Horizontal, self.view, side_w, stretch=(3, 1))
+        body = splitter(Qt.Orientation.Vertical, top, plots_w, stretch=(3, 2))
 
         self.status = QStatusBar()
         self.status.setSizeGripEnabled(False)
@@ -283,7 +277,7 @@ class OperatorPage(QWidget):
             return False
         spec = self.source.currentText().strip()
         try:
-            self.controller.start_async(spec, lambda: self.backend.make_inspector(order),
+            self.controller.start_async(spec, partial(self.backend.make_inspector, order),
                                         self.rate.value() or None, self.loop.isChecked())
         except Exception as exc:  # noqa: BLE001 - shown to the user
             self._show_error(f"cannot start: {exc}")
@@ -306,20 +300,20 @@ class OperatorPage(QWidget):
         self.timer.stop()
         self.controller.stop()
         if self._gate_poller is not None:
-            self._gate_poller.stop()
+            self._gate_poller.shutdown()
             self._gate_poller = None
 
     # model gate ----------------------------------------------------------------------
-    def attach_gate(self, badge: QWidget, poller) -> None:
-        """Show the model gate's badge and follow its poller (a QThread with `status(dict)` and
-        `failed(str)` signals, e.g. ui.certificates.gate_badge.GatePoller): a status without an
-        active model stops inspection and keeps Start disabled until the gate passes again."""
+    def attach_gate(self, badge: QWidget, poller: GatePoller) -> None:
+        """Show the model gate's badge and follow its poller (its `status(dict)` and `failed(str)`
+        arrive on the GUI thread): a status without an active model stops inspection and keeps
+        Start disabled until the gate passes again."""
         self._layout.insertWidget(2, badge)
         self._gate_poller = poller
-        queued = Qt.ConnectionType.QueuedConnection  # emitted on the poller's thread
-        poller.status.connect(badge.set_status, queued)
-        poller.status.connect(self._on_gate_status, queued)
-        poller.failed.connect(self._on_gate_failed, queued)
+        poller.setParent(self)  # shut down with the page
+        poller.status.connect(badge.set_status)
+        poller.status.connect(self._on_gate_status)
+        poller.failed.connect(self._on_gate_failed)
         poller.start()
 
     @Slot(dict)

@@ -60,6 +60,9 @@ class SettingsPage(QWidget):
         layout.addWidget(where_box)
         layout.addStretch(1)
 
+    def shutdown(self) -> None:
+        """Nothing of this page runs off the GUI thread: nothing to stop when the window closes."""
+
     def _sync_theme(self, theme: str) -> None:
         button = self.theme_buttons.get(theme)
         if button is not None and not button.isChecked():

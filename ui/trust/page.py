@@ -1,12 +1,11 @@
 """The Trust perspective: participants, organisations and certificates with their opinion as a
 belief / disbelief / uncertainty bar and expected trust, following new blocks while shown (the
 selection and scroll position stay); the selected subject's ratings (who, what weight, what decay)
-and its trust over time, computed on a worker; a rating form signed with the local key, shown
+and its trust over time, computed on a task; a rating form signed with the local key, shown
 pending until committed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
 from functools import partial
 from typing import Any
 
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSpinBox,
-    QSplitter,
     QStyledItemDelegate,
     QTableWidget,
     QTableWidgetItem,
@@ -29,16 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.jobs import QUEUED, Runner
-from ui.live import HeadFollower, keep_place
+from ui.live import Head, HeadFollower, Opener, keep_place
 from ui.trust.history import History, subject_history
 from ui.trust.plot import TrustPlot
-from ui.trust.worker import Submit, SubmitWorker, TrustLoad, load_trust
+from ui.trust.worker import Submit, TrustLoad, load_trust, submit_rating
+from ui.widgets import splitter
+from ui.workers import Task, TaskControls, plain
 
-# returns (store, genesis, live) or raises with a message for the user
-Opener = Callable[[], tuple[Any, Any, Any]]
-# the ledger's head height through one cheap query (raises while there is no ledger)
-Head = Callable[[], Hashable]
 BAR_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole  # on the Kind cell: the subject's id
 # belief, disbelief, the share of uncertainty the base rate counts as trust, the rest of it
@@ -91,7 +86,6 @@ class TrustPage(QWidget):
                  live_ms: int = 1000, parent=None) -> None:
         super().__init__(parent)
         self.opener, self.submit = opener, submit
-        self.worker: SubmitWorker | None = None
         self.subjects: list[dict[str, Any]] = []
         self.data: TrustLoad | None = None
         self.history: History | None = None  # of the selected subject, once computed
@@ -139,6 +133,9 @@ class TrustPage(QWidget):
         self.rate_btn.setEnabled(submit is not None)
         self.rate_state = QLabel()
         self.rate_state.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.submit_task = Task(self, "submit rating")
+        self.submit_task.succeeded.connect(self._rated)
+        self.rating = TaskControls(self.submit_task, self.rate_state, busy=(self.rate_btn,), failed="rating refused: {}")
         form = QHBoxLayout()
         for w in (QLabel("Score"), self.score, self.evidence, self.comment, self.rate_btn):
             form.addWidget(w)
@@ -150,10 +147,7 @@ class TrustPage(QWidget):
         rl.addWidget(self.plot, 3)
         rl.addLayout(form)
         rl.addWidget(self.rate_state)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.table)
-        split.addWidget(right)
-        split.setSizes([650, 550])
+        split = splitter(Qt.Orientation.Horizontal, self.table, right, sizes=[650, 550])
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(split, 1)
@@ -163,20 +157,15 @@ class TrustPage(QWidget):
         self.follower.loaded.connect(self._loaded)
         self.follower.failed.connect(self._load_failed)
         self.reload_btn.clicked.connect(self.follower.refresh)
-        self.history_jobs = Runner(self)
-        self.history_jobs.done.connect(self._history_ready)
-        self.history_jobs.failed.connect(self._history_failed)
+        self.history_task = Task(self, "trust history")  # the newest selection wins
+        self.history_task.succeeded.connect(self._history_ready)
+        self.history_task.failed.connect(self._history_failed)
 
     # -- subjects --------------------------------------------------------------------------
 
     def reload(self) -> None:
-        """Load now, on the calling thread (Reload and new blocks load on a worker)."""
-        try:
-            data = load_trust(self.opener)
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            self._load_failed(str(exc))
-        else:
-            self._loaded(data)
+        """Load now, on the calling thread (Reload and new blocks load on a task)."""
+        self.follower.load_now()
 
     @property
     def tv(self):
@@ -250,8 +239,8 @@ class TrustPage(QWidget):
                                         f"{c.weight_ppm / PPM:.3f}", f"{c.decay_ppm / PPM:.3f}")):
                 self.ratings.setItem(i, col, QTableWidgetItem(text))
         self.plot_title.setText(f"Trust over time: {s['label']}")
-        self.history_jobs.submit(partial(subject_history, self.data.ratings, self.data.trust.params, s["id"],
-                                         self.data.height, s.get("owner")))
+        self.history_task.submit(plain(partial(subject_history, self.data.ratings, self.data.trust.params,
+                                               s["id"], self.data.height, s.get("owner"))))
 
     # -- trust over time -------------------------------------------------------------------
 
@@ -270,10 +259,15 @@ class TrustPage(QWidget):
 
     # -- rating ----------------------------------------------------------------------------
 
+    @property
+    def worker(self) -> Task | None:
+        """The rating's submission while it runs."""
+        return self.submit_task if self.submit_task.isRunning() else None
+
     @Slot()
     def ask_rate(self) -> None:
         s = self.selected()
-        if s is None or self.submit is None or self.worker is not None:
+        if s is None or self.submit is None or self.submit_task.busy:
             self.rate_state.setText("Select a subject to rate.")
             return
         ev = self.evidence.text().strip().lower()
@@ -291,34 +285,17 @@ class TrustPage(QWidget):
         if self.comment.text().strip():
             payload["comment"] = self.comment.text().strip()[:500]
         self._rating = f"rating {s['label']} {score}/100"
-        self.rate_state.setText(f"{self._rating}: pending until committed…")
-        self.rate_btn.setEnabled(False)
-        self.worker = SubmitWorker(self.submit, payload, passphrase, self)
-        self.worker.done.connect(self._rated, QUEUED)
-        self.worker.failed.connect(self._refused, QUEUED)
-        self.worker.start()
+        self.rating.start(plain(partial(submit_rating, self.submit, payload, passphrase)),
+                          f"{self._rating}: pending until committed…")
 
-    @Slot(str)
+    @Slot(object)
     def _rated(self, text: str) -> None:
-        self._rating_done(f"{self._rating} {text}")
+        self.rate_state.setText(f"{self._rating} {text}")
         self.follower.refresh()
 
-    @Slot(str)
-    def _refused(self, text: str) -> None:
-        self._rating_done(f"rating refused: {text}")
-
-    def _rating_done(self, text: str) -> None:
-        if self.worker is not None:
-            self.worker.wait()
-            self.worker.deleteLater()
-            self.worker = None
-        self.rate_btn.setEnabled(True)
-        self.rate_state.setText(text)
-
     def shutdown(self) -> None:
-        """Stop following the ledger and join the workers (the window closes)."""
+        """Stop following the ledger, join the history and the rating's submission (the window
+        closes)."""
         self.follower.shutdown()
-        self.history_jobs.shutdown()
-        if self.worker is not None:
-            self.worker.wait()
-            self.worker = None
+        self.history_task.shutdown()
+        self.submit_task.shutdown()

@@ -1,14 +1,12 @@
 """The Trust page's work off the GUI thread: the subjects with their opinions and the rating
 history from a fresh ledger snapshot (`load_trust`, run by the page's head follower), and signing
-and submitting a rating (`SubmitWorker`)."""
+and submitting a rating (`submit_rating`, run on the page's task)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from PySide6.QtCore import QThread, Signal
 
 from ledger_core.attest.gate import TrustView, rating_history
 from ledger_core.attest.trust import Rating
@@ -57,18 +55,8 @@ def load_trust(opener: Callable[[], tuple[Any, Any, Any]]) -> TrustLoad:
     return TrustLoad(live, tv, trust_subjects(live, tv), ratings, live.height)
 
 
-class SubmitWorker(QThread):
-    done = Signal(str)
-    failed = Signal(str)
 
-    def __init__(self, submit: Submit, payload: dict[str, Any], passphrase: str, parent=None) -> None:
-        super().__init__(parent)
-        self.submit, self.payload, self.passphrase = submit, payload, passphrase
-
-    def run(self) -> None:
-        try:
-            tx_hash, height = self.submit(self.payload, self.passphrase)
-        except Exception as exc:  # noqa: BLE001 - shown to the user
-            self.failed.emit(str(exc))
-        else:
-            self.done.emit(f"committed at height {height}: {tx_hash[:16]}")
+def submit_rating(submit: Submit, payload: dict[str, Any], passphrase: str) -> str:
+    """Sign and submit; the line the page shows once the rating is committed."""
+    tx_hash, height = submit(payload, passphrase)
+    return f"committed at height {height}: {tx_hash[:16]}"

@@ -1,4 +1,4 @@
-"""Inspection records (DESIGN.md section 7).
+"""Inspection records (docs/design.md section 7).
 
 Revision ID: 0001
 """

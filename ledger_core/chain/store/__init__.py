@@ -19,6 +19,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bedrock.canonical import canonical
+from bedrock.errors import CodedError
+from bedrock.migrations import upgrade
 from ledger_core.chain.block import Block
 from ledger_core.chain.state import BlockResult, LedgerState, encode_writes
 from ledger_core.chain.state_view import Rules, Writes
@@ -28,20 +30,15 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 BLOCK_COLUMNS = (t.blocks.c.height, t.blocks.c.block_id, t.blocks.c.time, t.blocks.c.proposer, t.blocks.c.num_txs)
 
 
-class StoreError(Exception):
+class StoreError(CodedError):
     """The database does not hold this chain, or its head is inconsistent."""
+
+    code = "store"
 
 
 def migrate(engine: Engine) -> None:
     """Create or upgrade the schema to the newest revision (Alembic, run in-process)."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    upgrade(engine, MIGRATIONS)
 
 
 def _summary(row: Any) -> dict[str, Any]:

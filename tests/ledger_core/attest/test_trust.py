@@ -1,4 +1,4 @@
-"""Trust evaluation: the subjective-logic numbers, the rules of DESIGN.md section 6, determinism."""
+"""Trust evaluation: the subjective-logic numbers, the rules of docs/design.md section 6, determinism."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from ledger_core.chain.state import app_hash_of, encode_writes
 from ledger_core.chain.store import LedgerStore
 from ledger_core.chain.store import tables as t
 from ledger_core.crypto import merkle
-from ledger_core.node import sync
+from ledger_core.node import sync_items as sync
 from tests.support.ledger_world import consortium, report, signer
 
 T0 = 1_700_000_000_000

@@ -124,6 +124,22 @@ def test_migrations_are_idempotent(engine):
         assert conn.execute(sa.text("SELECT version_num FROM ledger_alembic_version")).scalar() == "0001"
 
 
+def test_ledger_and_records_share_a_database_with_their_own_version_tables(tmp_path):
+    """Both stores upgrade through `bedrock.migrations`, each in its own version table."""
+    from inspection.records import RecordStore
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'both.sqlite'}")
+    for _ in range(2):  # a second open is a no-op upgrade
+        LedgerStore(engine)
+        RecordStore(engine)
+    with engine.connect() as conn:
+        for table in ("ledger_alembic_version", "inspection_alembic_version"):
+            assert conn.execute(sa.text(f"SELECT version_num FROM {table}")).scalars().all() == ["0001"]
+        names = set(sa.inspect(conn).get_table_names())
+    assert {"ledger_blocks", "inspection_records"} <= names and "alembic_version" not in names
+    engine.dispose()
+
+
 def test_block_wire_form_roundtrip_and_check(tmp_path):
     from bedrock.canonical import canonical, decode
     from ledger_core.chain.block import BlockError, parse_block

@@ -171,6 +171,7 @@ def test_killed_signer_does_not_double_sign_after_restart(tmp_path: Path):
         proc = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(path)],
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             cwd=REPO,
             env=env,
@@ -178,13 +179,18 @@ def test_killed_signer_does_not_double_sign_after_restart(tmp_path: Path):
         assert proc.stdout is not None
         if attempt % 2 == 0:  # kill right after a signature was released
             for _ in range(rng.randint(1, 40)):
-                printed.append(proc.stdout.readline().split())
+                line = proc.stdout.readline()
+                if not line:  # the worker ended on its own: its stderr says why (below)
+                    break
+                printed.append(line.split())
         else:  # kill at a random moment, likely in the middle of a write
             time.sleep(rng.uniform(0.05, 0.3))
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=30)
         printed += [line.split() for line in out.splitlines() if line.strip()]
-        assert proc.returncode == -signal.SIGKILL
+        assert proc.returncode == -signal.SIGKILL, err[-2000:]
+        if not printed:  # killed before its first signature: nothing released, nothing to check
+            continue
         # the state always loads (atomic replace): never half a file
         s = GuardedSigner.open(path, KEYS[0], CHAIN)
         last = printed[-1]

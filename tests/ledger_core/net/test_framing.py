@@ -87,3 +87,28 @@ def test_max_frame_can_change_between_frames() -> None:
     dec.max_frame = 10
     assert dec.next_frame() == b"0123456789"
     assert dec.next_frame() is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(bodies=st.lists(st.binary(max_size=MAX), min_size=1, max_size=4))
+def test_reading_what_needed_asks_for_takes_one_frame_at_a_time(bodies: list[bytes]) -> None:
+    stream = b"".join(encode_frame(b, MAX) for b in bodies)
+    pos = 0
+    for body in bodies:
+        dec = FrameDecoder(MAX)
+        while (frame := dec.next_frame()) is None:
+            assert dec.needed > 0
+            step = min(dec.needed, 3)  # a short read, as a socket may give
+            dec.push(stream[pos : pos + step])
+            pos += step
+        assert frame == body and dec.needed == HEADER_BYTES and dec.pending == 0
+    assert pos == len(stream)
+
+
+def test_needed_is_zero_for_a_length_to_refuse() -> None:
+    dec = FrameDecoder(MAX)
+    assert dec.needed == HEADER_BYTES
+    dec.push((MAX + 1).to_bytes(4, "big"))
+    assert dec.needed == 0
+    with pytest.raises(FrameError):
+        dec.next_frame()

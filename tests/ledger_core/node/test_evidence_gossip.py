@@ -11,8 +11,8 @@ import pytest
 from ledger_core.consensus import PREVOTE, DoubleSign, Vote
 from ledger_core.consensus.messages import sign
 from ledger_core.crypto.keys import KeyPair
-from ledger_core.node.consensus_driver import ConsensusProducer
-from ledger_core.node.producer import Node
+from ledger_core.node.ledger_node import Node
+from ledger_core.node.network_producer import ConsensusProducer
 from tests.ledger_core.node.test_sync_pipeline import FakeTransport
 from tests.ledger_core.node.test_sync_unit import source  # noqa: F401 - the fixture
 
@@ -24,7 +24,7 @@ def producer(tmp_path, source):  # noqa: F811
     c, src = source
     keys = KeyPair.from_seed(hashlib.sha256(b"node").digest())  # the chain's only validator
     p = ConsensusProducer(Node(src, c.node, tmp_path / "n.sock"), keys, tmp_path)
-    p.transport = FakeTransport()
+    p.link.transport = FakeTransport()
     return p, keys
 
 
@@ -35,7 +35,7 @@ def evidence(chain_id: str, signer: KeyPair, height: int) -> DoubleSign:
 
 
 def sent_evidence(p):
-    return [(m["e"], ex) for m, ex in p.transport.broadcasts if m.get("t") == "evidence"]
+    return [(m["e"], ex) for m, ex in p.link.transport.broadcasts if m.get("t") == "evidence"]
 
 
 class RecordingTransport(FakeTransport):
@@ -49,27 +49,27 @@ class RecordingTransport(FakeTransport):
 
 def test_verified_evidence_is_kept_and_passed_on_once(tmp_path, producer):
     p, keys = producer
-    p.transport = RecordingTransport()
+    p.link.transport = RecordingTransport()
     ev = evidence(p.chain.chain_id, keys, p.chain.height)
-    p._on_message(A, {"t": "evidence", "e": ev.to_json()})
-    assert len(p.evidence) == 1
+    p.router.dispatch(A, {"t": "evidence", "e": ev.to_json()})
+    assert len(p.evidence.pool) == 1
     assert sent_evidence(p) == [(ev.to_json(), (A,))]  # not back to the peer it came from
     assert (tmp_path / "evidence.jsonl").read_bytes() == ev.encode() + b"\n"
-    p._on_message(B, {"t": "evidence", "e": ev.to_json()})
-    assert len(p.evidence) == 1 and len(sent_evidence(p)) == 1
+    p.router.dispatch(B, {"t": "evidence", "e": ev.to_json()})
+    assert len(p.evidence.pool) == 1 and len(sent_evidence(p)) == 1
 
 
 def test_a_nodes_own_find_goes_to_every_peer(producer):
     p, keys = producer
-    p.transport = RecordingTransport()
-    p._keep_evidence(evidence(p.chain.chain_id, keys, p.chain.height + 1))
+    p.link.transport = RecordingTransport()
+    p.evidence.keep(evidence(p.chain.chain_id, keys, p.chain.height + 1))
     assert [ex for _e, ex in sent_evidence(p)] == [()]
 
 
 @pytest.mark.parametrize("bad", ["forged", "not_validator", "stale", "other_chain", "garbage"])
 def test_unproven_evidence_is_dropped(tmp_path, producer, bad):
     p, keys = producer
-    p.transport = RecordingTransport()
+    p.link.transport = RecordingTransport()
     chain_id, h = p.chain.chain_id, p.chain.height
     if bad == "forged":
         obj = evidence(chain_id, keys, h).to_json()
@@ -82,6 +82,6 @@ def test_unproven_evidence_is_dropped(tmp_path, producer, bad):
         obj = evidence("ff" * 32, keys, h).to_json()
     else:
         obj = {"type": "double_sign", "a": 1, "b": [2]}
-    p._on_message(A, {"t": "evidence", "e": obj})
-    assert len(p.evidence) == 0 and sent_evidence(p) == []
+    p.router.dispatch(A, {"t": "evidence", "e": obj})
+    assert len(p.evidence.pool) == 0 and sent_evidence(p) == []
     assert not (tmp_path / "evidence.jsonl").exists()

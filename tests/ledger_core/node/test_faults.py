@@ -149,7 +149,7 @@ def test_partition_2_2_stalls_then_heals(tmp_path):
 
 def test_full_node_follows_then_joins_the_validator_set(tmp_path):
     from app.commands.cluster_procs import cluster
-    from app.commands.ledger_common import load_node_key
+    from app.services.node_key import load_node_key
     from ledger_core.chain import tx as txm
     from tests.support.cluster import setup_consortium
 

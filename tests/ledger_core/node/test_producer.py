@@ -22,7 +22,7 @@ from ledger_core.chain.replica import Chain
 from ledger_core.chain.store import LedgerStore
 from ledger_core.chain.verify import verify_chain
 from ledger_core.node.client import NodeClient
-from ledger_core.node.producer import Node, NodeError
+from ledger_core.node.ledger_node import Node, NodeError
 from tests.support import nodeproc
 from tests.support.ledger_world import consortium, report
 

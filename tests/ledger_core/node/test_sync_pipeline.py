@@ -17,10 +17,10 @@ from ledger_core.chain.block import BlockError
 from ledger_core.chain.signature_farm import SignatureFarm
 from ledger_core.crypto.keys import KeyPair
 from ledger_core.crypto.signing import VerifiedCache
-from ledger_core.node import consensus_driver as cd
-from ledger_core.node import sync
-from ledger_core.node.consensus_driver import ConsensusProducer
-from ledger_core.node.producer import Node
+from ledger_core.node import block_sync
+from ledger_core.node import sync_items as sync
+from ledger_core.node.ledger_node import Node
+from ledger_core.node.network_producer import ConsensusProducer
 from tests.ledger_core.node.test_sync_unit import make_chain, source  # noqa: F401 - the fixture
 
 KID = "ab" * 32
@@ -123,14 +123,14 @@ def _producer(tmp_path, chain, c):
     keys = KeyPair.from_seed(hashlib.sha256(b"node").digest())
     assert keys.key_id == c.node.key_id
     p = ConsensusProducer(Node(chain, c.node, tmp_path / "n.sock"), keys, tmp_path)
-    p.transport = FakeTransport()
+    p.link.transport = FakeTransport()
     return p
 
 
 async def _settle(p) -> None:
     for _ in range(500):
         await asyncio.sleep(0.01)
-        if not p._tasks:
+        if not len(p.tasks):
             return
     raise AssertionError("tasks did not finish")
 
@@ -140,15 +140,15 @@ def test_a_request_during_a_send_is_served_after_it(tmp_path, source):  # noqa: 
     p = _producer(tmp_path, src, c)
 
     async def go():
-        p.transport.gate.clear()  # the first batch's send blocks (a full queue)
-        p._serve_blocks(KID, {"from": 1, "limit": 2})
+        p.link.transport.gate.clear()  # the first batch's send blocks (a full queue)
+        p.sync.on_get_blocks(KID, {"from": 1, "limit": 2})
         await asyncio.sleep(0.2)
-        p._serve_blocks(KID, {"from": 3, "limit": 2})
-        p.transport.gate.set()
+        p.sync.on_get_blocks(KID, {"from": 3, "limit": 2})
+        p.link.transport.gate.set()
         await _settle(p)
 
     asyncio.run(go())
-    firsts = [sync.item_height(m["blocks"][0]) for m in p.transport.sent if m.get("t") == "blocks"]
+    firsts = [sync.item_height(m["blocks"][0]) for m in p.link.transport.sent if m.get("t") == "blocks"]
     assert firsts == [1, 3]
 
 
@@ -156,26 +156,26 @@ def test_the_driver_applies_a_batch_with_the_farm_and_asks_for_the_next(tmp_path
     c, src = source
     dst = make_chain(tmp_path, "dst", c)
     p = _producer(tmp_path, dst, c)
-    monkeypatch.setattr(cd, "FARM_MIN_BLOCKS", 1)
+    monkeypatch.setattr(block_sync, "FARM_MIN_BLOCKS", 1)
 
     async def go():
-        p.peer_heights[KID] = src.height
-        p._sync_pending = (KID, 0.0)
-        p._on_blocks(KID, sync.read_batch(src.store, 1, 4))
+        p.sync.peer_heights[KID] = src.height
+        p.sync.schedule.asked(KID, 0.0)
+        p.sync.on_blocks(KID, {"blocks": sync.read_batch(src.store, 1, 4)})
         await asyncio.sleep(0)
-        assert p._farm is not None  # started for the batch
+        assert p.sync._farm is not None  # started for the batch
         await _settle(p)
         assert dst.height == 4 and dst.store.height() == 4
-        asks = [m for m in p.transport.sent if m.get("t") == "get_blocks"]
+        asks = [m for m in p.link.transport.sent if m.get("t") == "get_blocks"]
         assert [a["from"] for a in asks] == [5]
-        assert p._farm is not None  # the next batch is on its way: the worker stays
-        p._on_blocks(KID, sync.read_batch(src.store, 5, 100))
+        assert p.sync._farm is not None  # the next batch is on its way: the worker stays
+        p.sync.on_blocks(KID, {"blocks": sync.read_batch(src.store, 5, 100)})
         await _settle(p)
 
     asyncio.run(go())
     # (the only validator then goes on to commit heights of its own)
     assert dst.height >= 6 and dst.store.block(6)["block_id"] == src.store.block(6)["block_id"]
-    assert p._sync_pending is None and p._farm is None  # caught up: the worker is closed
+    assert p.sync.schedule.pending is None and p.sync._farm is None  # caught up: the worker is closed
 
 
 def test_an_empty_answer_is_not_asked_again_at_once(tmp_path, source):  # noqa: F811
@@ -186,11 +186,11 @@ def test_an_empty_answer_is_not_asked_again_at_once(tmp_path, source):  # noqa: 
     p = _producer(tmp_path, dst, c)
 
     async def go():
-        p.peer_heights[KID] = 6
-        p._sync_pending = (KID, 0.0)
-        p._on_blocks(KID, [])
+        p.sync.peer_heights[KID] = 6
+        p.sync.schedule.asked(KID, 0.0)
+        p.sync.on_blocks(KID, {"blocks": []})
         await _settle(p)
 
     asyncio.run(go())
-    assert KID not in p.peer_heights and p._sync_pending is None
-    assert not [m for m in p.transport.sent if m.get("t") == "get_blocks"]
+    assert KID not in p.sync.peer_heights and p.sync.schedule.pending is None
+    assert not [m for m in p.link.transport.sent if m.get("t") == "get_blocks"]

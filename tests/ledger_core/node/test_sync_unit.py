@@ -16,9 +16,9 @@ from ledger_core.chain.block import BlockError
 from ledger_core.chain.replica import Chain
 from ledger_core.chain.store import LedgerStore
 from ledger_core.crypto.keys import KeyPair
-from ledger_core.node import sync
-from ledger_core.node.consensus_driver import ConsensusProducer
-from ledger_core.node.producer import Node
+from ledger_core.node import sync_items as sync
+from ledger_core.node.ledger_node import Node
+from ledger_core.node.network_producer import ConsensusProducer
 from tests.support.ledger_world import consortium, produce, report
 
 json_values = st.recursive(
@@ -155,7 +155,7 @@ def test_random_peer_messages_never_raise(tmp_path, source):
     @given(msg=messages)
     def check(msg):
         async def go():
-            producer._on_message("ab" * 32, msg)
+            producer.router.dispatch("ab" * 32, msg)
             await asyncio.sleep(0)
 
         loop.run_until_complete(go())

@@ -1,28 +1,11 @@
-"""Alembic environment: always runs on the connection handed over by `store.migrate`.
-
-Imported outside an Alembic run (e.g. by the layering test) it does nothing.
-"""
+"""Alembic environment: runs on the connection handed over by `store.migrate`
+(`bedrock.migrations`); imported outside an Alembic run it does nothing."""
 
 from __future__ import annotations
 
-from alembic import context
-
+from bedrock.migrations import run_env
 from ledger_core.chain.store.tables import metadata
 
+VERSION_TABLE = "ledger_alembic_version"
 
-def run_migrations(config) -> None:
-    context.configure(
-        connection=config.attributes["connection"],
-        target_metadata=metadata,
-        version_table=config.attributes.get("version_table", "ledger_alembic_version"),
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-try:
-    _config = context.config
-except AttributeError:  # not inside an Alembic command
-    _config = None
-if _config is not None:
-    run_migrations(_config)
+run_env(metadata, VERSION_TABLE)

@@ -1,11 +1,12 @@
-"""Block sync: the batch request/response on the peer network, and checking a fetched block.
+"""Block sync items: a batch read from the store; parsing and checking fetched blocks.
 
 A node that is behind asks a peer that announced a higher height for
 `{"t": "get_blocks", "from": H, "limit": N}` and gets `{"t": "blocks", "blocks": [item, ...]}`
 with each item the JSON text of `{"block": Block.to_obj(), "commit": commit}` (a string, so the
 transport's strict canonical check of the message costs little and the server sends its stored
 bytes as they are), heights H, H+1, ... in order (at most `limit` items and about
-`MAX_BATCH_BYTES`). Each item is checked before it is applied:
+`MAX_BATCH_BYTES`; `sync_schedule` decides whom to ask, `block_sync` serves, fetches and
+applies). Each item is checked before it is applied:
 `parse_block` (form, sizes), `Chain.check_block` (height, hashes, prev link, every transaction
 signature, the carried last commit against the previous height's validator set, re-execution
 to the header's app_hash) and `Chain.persist`, which checks that a quorum of the validators of
@@ -27,7 +28,9 @@ MAX_BATCH_BLOCKS = 500
 MAX_BATCH_BYTES = 2 * 1024 * 1024
 
 
-def read_batch(store: LedgerStore, start: int, limit: int, max_bytes: int = MAX_BATCH_BYTES) -> list[str]:
+def read_batch(
+    store: LedgerStore, start: int, limit: int, max_bytes: int = MAX_BATCH_BYTES
+) -> list[str]:
     """Stored blocks from `start` on as sync items, each the canonical JSON text of
     {"block", "commit"} put together from the stored canonical bytes (no parse, no re-encode);
     at least one block when one exists."""

@@ -1,0 +1,104 @@
+"""The mempool gossip reactor: `{"t": "txs", "txs": [envelope, ...]}` between peers.
+
+Transactions a peer sends are admitted through `Node.admit` (at most `2 * TX_GOSSIP_BATCH` a
+message). Every newly admitted transaction (`Node.on_admitted`) is queued with the peer it came
+from (None: a local submission) and the queue is sent once per loop turn, or at once when it
+holds `TX_GOSSIP_BATCH`. `TxBatch` is the pure part: the queue and the relay rule. Local
+submissions go to every peer. Transactions from a peer are relayed (to every peer but that one)
+by full nodes only: validators keep a full mesh, so a validator's relay would only make each
+validator parse every transaction three times; one that misses a transaction still gets it in
+the block of the validator that holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from ledger_core.chain.tx import Tx
+from ledger_core.node.router import Handler
+from ledger_core.node.runtime import Reactor, Shared
+
+TX_GOSSIP_BATCH = 2000
+
+Send = tuple[dict[str, Any], tuple[str, ...]]  # (message, peers to leave out)
+
+
+class TxBatch:
+    """Envelopes waiting to be gossiped, each with its origin peer (None: local)."""
+
+    def __init__(self) -> None:
+        self._out: list[tuple[Any, str | None]] = []
+
+    def __len__(self) -> int:
+        return len(self._out)
+
+    def add(self, env: Any, origin: str | None) -> bool:
+        """Queue one; True when the batch is full and should be sent now."""
+        self._out.append((env, origin))
+        return len(self._out) >= TX_GOSSIP_BATCH
+
+    def clear(self) -> None:
+        self._out = []
+
+    def take(self, relay: bool) -> list[Send]:
+        """Empty the batch into messages: local ones to everyone, a peer's to everyone but
+        that peer when `relay`, else not at all."""
+        by_origin: dict[str | None, list[Any]] = {}
+        for env, origin in self._out:
+            if origin is None or relay:
+                by_origin.setdefault(origin, []).append(env)
+        self._out = []
+        return [
+            ({"t": "txs", "txs": envs}, (origin,) if origin else ())
+            for origin, envs in by_origin.items()
+        ]
+
+
+class TxGossip(Reactor):
+    """Mempool gossip for one node (see module docstring). `relays()` says whether this node
+    passes peers' transactions on; `after()` runs once transactions came in or went out (the
+    consensus reactor may start the next height)."""
+
+    def __init__(
+        self, shared: Shared, *, relays: Callable[[], bool], after: Callable[[], None]
+    ) -> None:
+        super().__init__(shared)
+        self.relays = relays
+        self.after = after
+        self.batch = TxBatch()
+        self._flush_scheduled = False
+        self._from_peer: str | None = None
+
+    def routes(self) -> dict[str, Handler]:
+        return {"txs": self.on_txs}
+
+    def on_txs(self, kid: str, msg: dict[str, Any]) -> None:
+        envs = msg.get("txs")
+        if type(envs) is not list or len(envs) > TX_GOSSIP_BATCH * 2:
+            return
+        self._from_peer = kid
+        try:
+            for env in envs:
+                self.node.admit(env)
+        finally:
+            self._from_peer = None
+        self.after()
+
+    def queue(self, tx: Tx) -> None:
+        """The `Node.on_admitted` hook: gossip newly admitted txs, batched per loop turn."""
+        if self.batch.add(tx.envelope(), self._from_peer):
+            self.flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        if not self.batch or not self.link.open:
+            self.batch.clear()
+            return
+        for msg, exclude in self.batch.take(self.relays()):
+            self.link.broadcast(msg, exclude)
+        self.after()
