@@ -27,7 +27,7 @@ from ledger_core.attest.trust import PPM
 from ledger_core.chain import block as blk
 from ledger_core.chain import json_shape as s
 from ledger_core.chain import tx as txm
-from ledger_core.chain.genesis import Genesis
+from ledger_core.chain.genesis import PARTICIPANT_FIELDS, Genesis
 from ledger_core.chain.state import validators_hash_of
 from ledger_core.chain.tx import CERT_KIND_ROLE
 from ledger_core.crypto import merkle
@@ -137,12 +137,7 @@ def build_bundle(store: Any, genesis: Genesis, live: Live, cert_id: str, depth: 
 
 _ISSUER = s.Obj(
     {
-        "key_id": s.Hex64,
-        "public_key": s.Hex64,
-        "org": s.Slug,
-        "name": s.Name,
-        "kind": s.Enum(*s.KINDS),
-        "roles": s.Roles(),
+        **PARTICIPANT_FIELDS,
         "status": s.Enum("active", "revoked", "rotated"),
         "since": s.Int(0, 2**62),
         "revoked_height": s.Optional(s.Int(0, 2**62)),

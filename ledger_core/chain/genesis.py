@@ -27,16 +27,15 @@ PARAMS: dict[str, tuple[int, int, int]] = {
     "max_block_txs": (5_000, 1, 100_000),
 }
 
-_PARTICIPANT = s.Obj(
-    {
-        "key_id": s.Hex64,
-        "public_key": s.Hex64,
-        "org": s.Slug,
-        "name": s.Name,
-        "kind": s.Enum(*s.KINDS),
-        "roles": s.Roles(),
-    }
-)
+PARTICIPANT_FIELDS = {  # a participant as genesis names it; state records add status fields
+    "key_id": s.Hex64,
+    "public_key": s.Hex64,
+    "org": s.Slug,
+    "name": s.Name,
+    "kind": s.Enum(*s.KINDS),
+    "roles": s.Roles(),
+}
+_PARTICIPANT = s.Obj(PARTICIPANT_FIELDS)
 _ORG = s.Obj({"id": s.Slug, "name": s.Name, "roles": s.Roles()})
 _BODY = s.Obj(
     {
