@@ -124,8 +124,9 @@ def node_cmd(dev, db_url, heartbeat, listen, peers, no_discovery, interfaces, pr
 def _discovery_factory(chain_id, key_id, chain, interfaces):
     from ledger_core.net.discovery import Discovery
 
-    def make(port, on_found):
+    def make(port, on_found, on_removed):
         kwargs = {"interfaces": interfaces} if interfaces else {}
-        return Discovery(chain_id, key_id, port, height=chain.height, on_found=on_found, **kwargs)
+        return Discovery(chain_id, key_id, port, height=chain.height, on_found=on_found,
+                         on_removed=on_removed, **kwargs)
 
     return make

@@ -24,6 +24,10 @@ from ledger_core.crypto.signing import Signer, VerifiedCache, signature_key, ver
 ZERO_HASH = "0" * 64
 MAX_HEADER_BYTES = 4096
 MAX_COMMIT_BYTES = 1024 * 1024
+# A block's canonical JSON (header, txs, last commit) stays below this, so that the block and its
+# commit travel as one sync item, and a proposal as one message, inside the 4 MiB peer frame.
+MAX_BLOCK_BYTES = 3_500_000
+_BLOCK_FRAME = len('{"header":,"last_commit":,"txs":[]}')
 
 HEADER = s.Obj(
     {
@@ -157,12 +161,36 @@ class Block:
     def header_bytes(self) -> bytes:
         return canonical(self.header)
 
+    def encoded_size(self) -> int:
+        """len(canonical(self.to_obj())), from the parts' sizes (no re-encoding)."""
+        return block_size(self.header, [len(t.raw) for t in self.txs], self.last_commit)
+
     def to_obj(self) -> dict[str, Any]:
         return {
             "header": self.header,
             "txs": [t.envelope() for t in self.txs],
             "last_commit": self.last_commit,
         }
+
+
+def block_size(
+    header: dict[str, Any], tx_sizes: list[int], last_commit: dict[str, Any] | None
+) -> int:
+    """The canonical size of a block with this header, these transactions' canonical sizes and
+    this last commit."""
+    commit = 4 if last_commit is None else len(canonical(last_commit))
+    return _BLOCK_FRAME + len(canonical(header)) + commit + sum(tx_sizes) + max(0, len(tx_sizes) - 1)
+
+
+def fitting(txs: list[Tx], last_commit: dict[str, Any] | None) -> list[Tx]:
+    """The longest prefix of `txs` that a block carrying `last_commit` holds within
+    `MAX_BLOCK_BYTES` (whatever its header: the header's own bound is reserved)."""
+    room = MAX_BLOCK_BYTES - block_size({}, [], last_commit) - MAX_HEADER_BYTES
+    for i, tx in enumerate(txs):
+        room -= len(tx.raw) + 1
+        if room < 0:
+            return txs[:i]
+    return txs
 
 
 def make_header(
@@ -189,9 +217,15 @@ def make_header(
     }
 
 
-def parse_block(obj: Any, max_txs: int = 100_000, max_tx_bytes: int = 1024 * 1024) -> Block:
+def parse_block(
+    obj: Any,
+    max_txs: int = 100_000,
+    max_tx_bytes: int = 1024 * 1024,
+    max_block_bytes: int = MAX_BLOCK_BYTES,
+) -> Block:
     """A block received from a peer ({"header", "txs", "last_commit"}, as `Block.to_obj`), checked
-    for form only; `chain.Chain.check_block` does the rest."""
+    for form only (including its size: `MAX_BLOCK_BYTES`); `chain.Chain.check_block` does the
+    rest."""
     if type(obj) is not dict or set(obj) != {"header", "txs", "last_commit"}:
         raise BlockError("bad_block", "a block is an object with header, txs and last_commit")
     try:
@@ -208,4 +242,8 @@ def parse_block(obj: Any, max_txs: int = 100_000, max_tx_bytes: int = 1024 * 102
             txs.append(from_obj(env, max_bytes=max_tx_bytes))
         except TxError as exc:
             raise BlockError("bad_tx", f"transaction {i}: {exc.code}: {exc}") from None
-    return Block(obj["header"], txs, obj["last_commit"])
+    block = Block(obj["header"], txs, obj["last_commit"])
+    size = block.encoded_size()
+    if size > max_block_bytes:
+        raise BlockError("block_too_large", f"block of {size} bytes, the limit is {max_block_bytes}")
+    return block

@@ -114,7 +114,7 @@ class Chain:
         """Execute candidates for the next height (invalid ones dropped) and build the block."""
         h = self.state.height + 1
         time_ms = max(time_ms, self.state.last_time + 1)
-        candidates = candidates[: self.state.param("max_block_txs")]
+        candidates = blk.fitting(candidates[: self.state.param("max_block_txs")], self.last_commit)
         result = self.state.execute(candidates, h, time_ms, self.cache)
         header = blk.make_header(
             self.chain_id,

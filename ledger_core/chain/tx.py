@@ -81,7 +81,8 @@ _PROPOSALS = {
 
 
 def _member_propose(v: Any, path: str) -> None:
-    if type(v) is not dict or v.get("action") not in _PROPOSALS:
+    # typed before the lookup: an unhashable action (a list, an object) must be refused, not raise
+    if type(v) is not dict or type(v.get("action")) is not str or v["action"] not in _PROPOSALS:
         s.fail(f"{path}.action", f"must be one of {', '.join(_PROPOSALS)}")
     _PROPOSALS[v["action"]](v, path)
 

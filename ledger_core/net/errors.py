@@ -4,7 +4,9 @@ Codes used by the layers: framing ``oversized``/``closed``; handshake ``bad_mess
 ``wrong_version``, ``wrong_chain``, ``bad_key``, ``bad_signature``, ``unauthorized``,
 ``unexpected_key``, ``unexpected_message``; channel ``decrypt_failed``, ``nonce_exhausted``,
 ``not_established``; peer ``bad_message:<encoding code>``, ``unknown_type``, ``rate_limited``,
-``idle_timeout``, ``handshake_timeout``.
+``control_overflow``, ``idle_timeout``, ``handshake_timeout``; transport ``banned`` (a handshake
+with a banned key). Close reasons that are not errors: ``write_timeout``, ``banned: <reason>``,
+``connection_limit``, ``duplicate``, ``unauthorized``, ``eof``, ``shutdown``.
 """
 
 from __future__ import annotations

@@ -49,8 +49,9 @@ PROTOCOL = b"bcmlp/net/v1 X25519 Ed25519 HKDF-SHA256 ChaCha20-Poly1305"
 VERSION = 1
 TAG_BYTES = 16
 MAX_CHAIN_ID = 128
-# Largest handshake message (message 1 with the longest chain id; message 2 has 144 bytes); the channel uses it as the
-# frame limit until the handshake is over, so garbage cannot make it buffer megabytes.
+# Largest handshake message (message 1 with the longest chain id; message 2 has 144 bytes); the
+# channel uses it as the frame limit until the handshake is over, so garbage cannot make it
+# buffer megabytes.
 MAX_HANDSHAKE_FRAME = 1 + 32 + MAX_CHAIN_ID
 _IDENTITY_BYTES = 32 + 64
 _MAX_COUNTER = 2**64 - 1

@@ -8,23 +8,31 @@ form required, size limited to ``PeerConfig.max_message``).
 Interface (``transport.Transport`` creates peers; the node mostly uses the transport):
 - ``PeerConfig``: limits and timeouts (defaults in the dataclass).
 - ``await open_peer(reader, writer, channel, config, on_message, on_close) -> Peer`` runs the
-  handshake under ``config.handshake_timeout`` (raises ``ProtocolError`` /
-  ``TimeoutError`` / ``ConnectionError`` and closes the socket). An initiator also waits for
-  the responder's first frame, so an outbound peer is only returned once the other side accepted
-  our key (else ``PeerRefused(key_id)``, a ``ConnectionError``). ``peer.start()`` then starts
+  handshake under ``config.handshake_timeout`` (an inbound socket must also send its first bytes
+  within ``config.first_byte_timeout``; raises ``ProtocolError`` / ``TimeoutError`` /
+  ``ConnectionError`` and closes the socket). An initiator also waits for the responder's first
+  frame, so an outbound peer is only returned once the other side accepted our key (else
+  ``PeerRefused(key_id)``, a ``ConnectionError``). ``peer.start()`` then starts
   its reader, writer and keep-alive tasks (frames that arrived with the handshake go first).
   ``on_message(peer, message)`` may be a plain function or return an awaitable (awaited before
-  the next frame is read: back-pressure on that peer). ``on_close(peer, reason)`` runs once.
+  the next frame is read: back-pressure on that peer; an exception it raises is logged with the
+  peer's key id and the connection kept: a bug in the local handler is not the peer's fault).
+  ``on_close(peer, reason)`` runs once.
 - ``Peer.key_id`` (authenticated), ``address``, ``outbound``, ``rtt`` (seconds, last ping/pong,
   or None), ``frames_in``, ``info()`` (a ``PeerInfo`` snapshot for the GUI), ``closed``,
-  ``close_reason``.
+  ``close_reason``, ``remote_fault`` (True when the peer's own loops closed it for what the
+  remote did or failed to do: a ``ProtocolError``, ``write_timeout``, ``control_overflow``).
 - Sending. Each peer has a bounded queue (``config.send_queue`` messages):
   ``try_send(message) -> bool`` never waits and drops the message when the queue is full
   (counted in ``info().dropped``): use it for gossip, which is re-sent anyway;
   ``await send(message, timeout=None)`` waits for room (back-pressure) and raises
   ``TimeoutError`` or ``ConnectionError`` (peer closed). ``*_raw`` variants take canonical bytes
-  already encoded (broadcast encodes once). Pings and pongs bypass the queue so a busy peer still
-  keeps its connection alive.
+  already encoded (broadcast encodes once). Pings and pongs go ahead of the queue so a busy peer
+  still keeps its connection alive; their lane holds ``config.control_queue`` frames, and a peer
+  that pings faster than it reads our pongs is closed with ``control_overflow``.
+- Every write waits at most ``config.write_timeout`` seconds for the socket to drain; a peer
+  that does not read is closed with ``write_timeout``. Those two closes abort the socket (what
+  it never read is dropped), so memory stays bounded by the queues.
 - ``await close(reason)`` / ``await wait_closed() -> reason``.
 
 Rate limit: a receiver closes a peer that sends more than ``msgs_per_s``/``bytes_per_s``
@@ -33,10 +41,11 @@ own writer at 90% of the same figures, so only a peer that floods on purpose (or
 different config) trips it; a fast local producer is slowed down through the send queue.
 
 Closing rules: any ``ProtocolError`` (bad frame, failed decryption, non-canonical JSON, unknown
-type), exceeding the rate limit (``rate_limited``), no complete frame for ``idle_timeout``
-seconds (``idle_timeout``: a half-sent frame does not count), EOF or a socket error closes this
-connection only and logs the reason. Pings go out every ``ping_interval`` seconds; a handler
-that blocks the reader longer than ``idle_timeout`` also gets the peer closed.
+type, ``control_overflow``), exceeding the rate limit (``rate_limited``), ``write_timeout``, no
+complete frame for ``idle_timeout`` seconds (``idle_timeout``: a half-sent frame does not
+count), EOF or a socket error closes this connection only and logs the reason. Pings go out
+every ``ping_interval`` seconds; a handler that blocks the reader longer than ``idle_timeout``
+also gets the peer closed.
 """
 
 from __future__ import annotations
@@ -65,15 +74,22 @@ log = logging.getLogger("ledger_core.net")
 T_MSG, T_PING, T_PONG = 0, 1, 2
 _PING_BYTES = 8
 _PACE = 0.9
+# Close reasons for which the socket is aborted at once rather than flushed.
+_ABORT = frozenset({"write_timeout", "control_overflow"})
 
 
 @dataclass(frozen=True)
 class PeerConfig:
+    """Limits and timeouts of one connection (seconds, bytes, frames)."""
+
     max_frame: int = DEFAULT_MAX_FRAME
     handshake_timeout: float = 5.0
+    first_byte_timeout: float = 1.0
+    write_timeout: float = 10.0
     idle_timeout: float = 30.0
     ping_interval: float = 10.0
     send_queue: int = 1024
+    control_queue: int = 64
     msgs_per_s: float = 20000.0
     msg_burst: float = 40000.0
     bytes_per_s: float = 64 * 1024 * 1024
@@ -83,8 +99,10 @@ class PeerConfig:
     def __post_init__(self) -> None:
         if not 0 < self.ping_interval < self.idle_timeout:
             raise ValueError("need 0 < ping_interval < idle_timeout (pings keep peers alive)")
-        if self.send_queue < 1 or self.max_frame <= TAG_BYTES + 1:
-            raise ValueError("send_queue must be at least 1 and max_frame above 17 bytes")
+        if self.send_queue < 1 or self.control_queue < 1 or self.max_frame <= TAG_BYTES + 1:
+            raise ValueError("queues must hold at least 1 frame and max_frame be above 17 bytes")
+        if min(self.handshake_timeout, self.first_byte_timeout, self.write_timeout) <= 0:
+            raise ValueError("timeouts must be positive")
 
     @property
     def max_message(self) -> int:
@@ -108,10 +126,11 @@ class PeerInfo:
 
 
 class _SendQueue:
-    """Bounded queue of application payloads plus an unbounded lane for control frames."""
+    """Bounded queue of application payloads plus a bounded, prioritized lane for control frames."""
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, max_control: int = 64) -> None:
         self.maxsize = maxsize
+        self.max_control = max_control
         self._items: deque[bytes] = deque()
         self._control: deque[bytes] = deque()
         self._ready = asyncio.Event()
@@ -134,9 +153,20 @@ class _SendQueue:
                 raise ConnectionError("the connection is closed")
             await self._space.wait()
 
-    def put_control(self, item: bytes) -> None:
+    def put_control(self, item: bytes) -> bool:
+        """Queue a control frame; False when the lane is full (the peer does not read)."""
+        if len(self._control) >= self.max_control:
+            return False
         self._control.append(item)
         self._ready.set()
+        return True
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def control_len(self) -> int:
+        return len(self._control)
 
     async def get_batch(self, limit: int = 256) -> list[bytes]:
         while not (self._items or self._control):
@@ -191,9 +221,10 @@ class Peer:
         self.config = config
         self.rtt: float | None = None
         self.close_reason: str | None = None
+        self.remote_fault = False  # closed for what the remote did (or failed to do)
         self._reader, self._writer, self._channel = reader, writer, channel
         self._on_message, self._on_close = on_message, on_close
-        self._queue = _SendQueue(config.send_queue)
+        self._queue = _SendQueue(config.send_queue, config.control_queue)
         loop = asyncio.get_running_loop()
         now = loop.time()
         self._loop = loop
@@ -284,10 +315,15 @@ class Peer:
             for t in others:
                 t.cancel()
             await asyncio.gather(*others, return_exceptions=True)
-            self._writer.close()
+            transport = self._writer.transport
+            if reason in _ABORT:
+                transport.abort()  # it does not read: unsent bytes would stay buffered forever
+            else:
+                self._writer.close()
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):
                     await self._writer.wait_closed()
+            transport.abort()  # a no-op once closed; else drops what the peer never read
             self._closed.set()
             if self._on_close is not None:
                 try:
@@ -324,6 +360,7 @@ class Peer:
                     await self._handle(plaintext)
         except ProtocolError as exc:
             reason = exc.code
+            self.remote_fault = True
         except (ConnectionError, OSError) as exc:
             reason = f"read_error: {exc.__class__.__name__}"
         except asyncio.CancelledError:
@@ -355,7 +392,8 @@ class Peer:
                 # A bug in the local handler is not the peer's fault: keep the connection.
                 log.exception("message handler failed for peer %s", self.key_id[:16])
         elif kind == T_PING and len(body) == _PING_BYTES:
-            self._queue.put_control(bytes([T_PONG]) + body)
+            if not self._queue.put_control(bytes([T_PONG]) + body):
+                raise ProtocolError("control_overflow", "pings faster than it reads the pongs")
         elif kind == T_PONG and len(body) == _PING_BYTES:
             if self._ping is not None and self._ping[0] == body:
                 self.rtt = now - self._ping[1]
@@ -385,6 +423,9 @@ class Peer:
                 await self._flush()
         except asyncio.CancelledError:
             return
+        except TimeoutError:  # before OSError, of which it is a subclass
+            self.remote_fault = True
+            await self.close("write_timeout")
         except (ConnectionError, OSError, ProtocolError) as exc:
             await self.close(f"write_error: {exc.__class__.__name__}")
 
@@ -393,7 +434,8 @@ class Peer:
         if data:
             self._stats["bytes_out"] += len(data)
             self._writer.write(data)
-            await self._writer.drain()
+            async with asyncio.timeout(self.config.write_timeout):
+                await self._writer.drain()
 
     async def _keepalive_loop(self) -> None:
         cfg = self.config
@@ -408,7 +450,10 @@ class Peer:
                 if now >= next_ping:
                     token = os.urandom(_PING_BYTES)
                     self._ping = (token, now)
-                    self._queue.put_control(bytes([T_PING]) + token)
+                    if not self._queue.put_control(bytes([T_PING]) + token):
+                        self.remote_fault = True
+                        await self.close("control_overflow")
+                        return
                     next_ping = now + cfg.ping_interval
                 await asyncio.sleep(tick)
         except asyncio.CancelledError:
@@ -432,10 +477,15 @@ async def open_peer(
             first = channel.data_to_send()
             if first:
                 writer.write(first)
+            # An inbound socket that says nothing holds a handshake slot for nothing: it gets
+            # ``first_byte_timeout`` for its first bytes, the whole handshake still its timeout.
+            wait_first = None if outbound else config.first_byte_timeout
             # The initiator's side of the handshake ends before the responder has checked the
             # initiator's key: wait for the responder's first frame (its first ping) as proof.
             while not channel.established or (outbound and not early):
-                data = await reader.read(4096)
+                async with asyncio.timeout(wait_first):
+                    data = await reader.read(4096)
+                wait_first = None
                 if not data:
                     if channel.peer_key_id is not None:
                         raise PeerRefused(channel.peer_key_id)

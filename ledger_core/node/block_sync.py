@@ -6,8 +6,12 @@ loop; a `SignatureFarm` worker process (started for a batch of `FARM_MIN_BLOCKS`
 once caught up) verifies signatures of later chunks while earlier ones replay; each block is
 checked against the state its predecessor left (in memory) and the chunks are written in order
 by one writer thread while the next chunk is checked, all under the commit lock shared with the
-consensus reactor. A block that fails a check makes the peer's height forgotten; nothing a peer
-sends raises out of a handler. When a batch moved the head and no other is on its way,
+consensus reactor. A block that fails a check makes the peer's height forgotten and bans the
+peer (no honest node serves a block that does not verify; a block beyond our head + 1 only
+means an earlier batch was refused and is not held against it); an empty answer to a request
+for heights the peer announced costs it `MINOR` points. Nothing a peer sends raises out of a
+handler or a batch task. After every batch the peers' authorization is checked again (a block
+may have revoked a node key). When a batch moved the head and no other is on its way,
 `on_head_moved` lets consensus restart at the new height.
 """
 
@@ -24,13 +28,13 @@ from typing import Any
 from ledger_core.chain.block import Block, BlockError
 from ledger_core.chain.signature_farm import SignatureFarm, default_workers
 from ledger_core.net.peer import Peer
+from ledger_core.net.peer_score import FATAL, MINOR
 from ledger_core.node import sync_items
 from ledger_core.node.router import Handler
 from ledger_core.node.runtime import Reactor, Shared
 from ledger_core.node.sync_schedule import (
     FetchSchedule,
     ServeQueue,
-    blocks_message,
     parse_request,
     parse_status,
     status_message,
@@ -98,12 +102,15 @@ class BlockSync(Reactor):
                 )
                 if not self.link.connected(kid):
                     return
+                data = sync_items.blocks_bytes(items)
                 with contextlib.suppress(KeyError, ConnectionError, TimeoutError):
-                    await self.link.send(kid, blocks_message(items), timeout=SERVE_TIMEOUT_S)
+                    await self.link.send_raw(kid, data, timeout=SERVE_TIMEOUT_S)
                 queued = self.serving.next(kid)
                 if queued is None:
                     return
                 start, limit = queued
+        except ValueError as exc:  # above the frame limit: a block stored before MAX_BLOCK_BYTES
+            log.error("cannot serve blocks from %d to %s: %s", start, kid[:16], exc)
         finally:
             self.serving.done(kid)
 
@@ -115,18 +122,25 @@ class BlockSync(Reactor):
             return
         now = time.monotonic()
         ask = self.schedule.next_request(now, self.chain.height, self.link.connected_ids())
+        if self.schedule.timed_out is not None:
+            self.link.penalize(self.schedule.timed_out, "sync_timeout", MINOR, "no blocks in time")
+            self.schedule.timed_out = None
         if ask is not None and self.link.try_send(*ask):
             self.schedule.asked(ask[0], now)
 
     def on_blocks(self, kid: str, msg: dict[str, Any]) -> None:
         items = msg.get("blocks")
+        asked = self.schedule.pending is not None and self.schedule.pending[0] == kid
         if self.schedule.on_blocks(kid, items):
             self.tasks.spawn(self._apply_batch(kid, items))
             self.maybe_fetch()  # the next batch travels while this one is checked
+        elif asked and items == []:
+            self.link.penalize(kid, "announced_unserved", MINOR, "no blocks for a height it announced")
 
     async def _apply_batch(self, kid: str, items: list[Any]) -> None:
         try:
             await self._check_and_apply(kid, items)
+            await self.link.recheck_authorization()
         finally:
             self.schedule.applied()
             if self.schedule.idle and self._farm is not None:
@@ -153,8 +167,7 @@ class BlockSync(Reactor):
                         for block, commit in chunk:
                             if block.height <= self.chain.height:
                                 continue  # consensus committed it meanwhile
-                            result = sync_items.check_parsed(self.chain, block)
-                            signers = self.chain.check_commit(block, commit)
+                            result, signers = self._check(block, commit)
                             self.node.apply_decided(block, commit, result, signers)
                             entries.append((block, commit, result, signers))
                     finally:
@@ -168,6 +181,8 @@ class BlockSync(Reactor):
             except BlockError as exc:
                 log.warning("block from %s rejected: %s %s", kid[:16], exc.code, exc)
                 self.schedule.refused(kid)
+                if exc.code != "bad_height":
+                    self.link.penalize(kid, exc.code, FATAL, str(exc)[:200])
             finally:
                 for futures in checks:
                     for fut in futures:
@@ -177,6 +192,18 @@ class BlockSync(Reactor):
                 self.synced_blocks += applied
                 if applied and self.schedule.pending is None and self.schedule.in_flight <= 1:
                     self.on_head_moved()
+
+    def _check(self, block: Block, commit: Any) -> tuple[Any, dict[str, bytes]]:
+        """Replay and commit checks of one fetched block; BlockError for anything wrong with it,
+        including an exception a hostile value provokes in the checks."""
+        try:
+            result = sync_items.check_parsed(self.chain, block)
+            return result, self.chain.check_commit(block, commit)
+        except BlockError:
+            raise
+        except Exception as exc:
+            log.exception("checking block %d failed", block.height)
+            raise BlockError("check_failed", repr(exc)[:200]) from None
 
     def _submit_checks(self, chunks: list[list[tuple[Block, Any]]]) -> list[list[Any]]:
         """Each chunk's signature checks, handed to the worker process (started for a batch

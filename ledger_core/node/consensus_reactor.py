@@ -32,8 +32,8 @@ from typing import Any
 from ledger_core.chain.block import Block, BlockError, parse_block
 from ledger_core.chain.replica import Chain
 from ledger_core.chain.state import BlockResult
-from ledger_core.chain.tx import Tx
 from ledger_core.consensus import (
+    PROPOSAL,
     Broadcast,
     CachedVerifier,
     Decide,
@@ -47,14 +47,14 @@ from ledger_core.consensus import (
     Value,
 )
 from ledger_core.consensus.messages import from_wire
+from ledger_core.consensus.timeliness import untimely
 from ledger_core.crypto.keys import KeyPair
+from ledger_core.net.peer_score import FATAL
 from ledger_core.node.clock import now_ms
 from ledger_core.node.router import Handler
 from ledger_core.node.runtime import Reactor, Shared
 
 log = logging.getLogger("bcmlp.consensus")
-
-MAX_PROPOSAL_TX_BYTES = 3 * 1024 * 1024  # the proposal must fit one 4 MiB frame
 
 
 def validator_set(chain: Chain) -> ValidatorSet:
@@ -119,6 +119,8 @@ class ConsensusReactor(Reactor):
         self._decided_at: float | None = None  # set while waiting to start the next height
         self._next_seen = False
         self._progress = (0, 0, time.monotonic())
+        self._refused: set[str] = set()  # block ids of proposals refused by `_screen`
+        self._parsed: dict[str, tuple[Any, Block]] = {}  # block id -> (payload, its block)
 
     def routes(self) -> dict[str, Handler]:
         return {"cons": self.on_consensus}
@@ -129,34 +131,75 @@ class ConsensusReactor(Reactor):
     # -- state machine callbacks (synchronous, on the loop) --------------------------------
 
     def _get_value(self, height: int) -> Value:
-        txs: list[Tx] = []
-        size = 0
-        for tx in self.node.candidates():
-            size += len(tx.raw)
-            if size > MAX_PROPOSAL_TX_BYTES:
-                break
-            txs.append(tx)
-        block, result = self.chain.propose(txs, self.keys.key_id, now_ms())
+        # Chain.propose keeps the block within MAX_BLOCK_BYTES (one proposal, one sync item)
+        block, result = self.chain.propose(self.node.candidates(), self.keys.key_id, now_ms())
         self._built[block.id] = (block, result)
         return Value(block.id, block.to_obj())
+
+    def _parse_proposal(self, value: Value) -> Block:
+        """The value's block, checked for what no honest proposer gets wrong whatever our own
+        state: form, size, id, and time not ahead of our clock; BlockError otherwise. Parsed
+        once per value (the screen and the validity check both ask)."""
+        seen = self._parsed.get(value.block_id)
+        if seen is not None and seen[0] is value.payload:
+            return seen[1]
+        block = parse_block(
+            value.payload,
+            max_txs=self.chain.state.param("max_block_txs"),
+            max_tx_bytes=self.chain.state.param("max_tx_bytes"),
+        )
+        if block.id != value.block_id:
+            raise BlockError("block_id_mismatch", "the payload is not the proposed block id")
+        late = untimely(block.header["time"], -1, now_ms())
+        if late is not None:
+            raise BlockError(late, f"block time {block.header['time']} is ahead of our clock")
+        self._parsed[value.block_id] = (value.payload, block)
+        return block
 
     def _valid(self, value: Value) -> bool:
         if value.block_id in self._built or value.block_id in self._checked:
             return True
         try:
-            block = parse_block(
-                value.payload,
-                max_txs=self.chain.state.param("max_block_txs"),
-                max_tx_bytes=self.chain.state.param("max_tx_bytes"),
-            )
-            if block.id != value.block_id or block.height != self.chain.height + 1:
+            block = self._parse_proposal(value)
+            if block.height != self.chain.height + 1:
                 return False
+            late = untimely(block.header["time"], self.chain.state.last_time, now_ms())
+            if late is not None:
+                raise BlockError(late, "block time not after its parent's")
             result = self.chain.check_block(block)
         except BlockError as exc:
             log.info("proposal %s rejected: %s %s", value.block_id[:16], exc.code, exc)
             return False
         self._checked[block.id] = (block, result)
         return True
+
+    def _screen(self, m: Any) -> bool:
+        """False for a proposal of our height, signed by its author, that breaks a rule no honest
+        proposer breaks (`_parse_proposal`): it is dropped and its author banned."""
+        if m.type != PROPOSAL or m.height != self.sm.height or m.block_id is None:
+            return True
+        if m.block_id in self._refused:
+            return False
+        vs = self.sm.validators
+        if m.validator not in vs or not self.sm.verify(
+            vs.public_key(m.validator), m.signature, m.sign_bytes()
+        ):
+            return True  # not provably its author's: the state machine drops it
+        try:
+            self._parse_proposal(m.value)
+        except BlockError as exc:
+            code, detail = exc.code, str(exc)
+        except Exception as exc:  # a peer's data never raises out of here
+            log.exception("proposal %s could not be checked", m.block_id[:16])
+            code, detail = "proposal_check_failed", repr(exc)[:200]
+        else:
+            return True
+        self._refused.add(m.block_id)
+        log.warning("proposal %s by %s refused: %s %s", m.block_id[:16], m.validator[:16],
+                    code, detail)
+        if m.validator != self.keys.key_id:
+            self.link.penalize(m.validator, code, FATAL, detail)
+        return False
 
     # -- carrying out outputs -------------------------------------------------------------
 
@@ -191,6 +234,8 @@ class ConsensusReactor(Reactor):
         self._next_seen = False
         self._built.clear()
         self._checked.clear()
+        self._refused.clear()
+        self._parsed.clear()
         h = self.chain.height + 1
         self.sm.signer = self.guarded if self.is_validator() else None
         self._do(self.sm.start_height(h, validator_set(self.chain)))
@@ -214,11 +259,10 @@ class ConsensusReactor(Reactor):
 
     async def _apply(self, block: Block, commit: dict[str, Any], result: BlockResult) -> None:
         """Persist (checks the commit's quorum) and advance; the caller holds the commit lock."""
-        old_vals = self.chain.state.validators_hash()
         signers = await asyncio.to_thread(self.chain.persist, block, commit, result)
         self.node.apply_decided(block, commit, result, signers)
-        if self.chain.state.validators_hash() != old_vals:
-            await self.link.recheck_authorization()
+        # any participant write may have revoked a peer's node key (cheap: a lookup per peer)
+        await self.link.recheck_authorization()
 
     async def _commit_decided(self, d: Decide) -> None:
         async with self.commit_lock:
@@ -226,8 +270,13 @@ class ConsensusReactor(Reactor):
                 return  # block sync got there first
             got = self._built.get(d.value.block_id) or self._checked.get(d.value.block_id)
             if got is None:
-                block = parse_block(d.value.payload)
-                got = (block, self.chain.check_block(block))
+                try:
+                    block = parse_block(d.value.payload)
+                    got = (block, self.chain.check_block(block))
+                except BlockError as exc:  # a quorum decided what we cannot apply: sync will tell
+                    log.error("decided block %s does not check here: %s %s",
+                              d.value.block_id[:16], exc.code, exc)
+                    return
             block, result = got
             await self._apply(block, commit_of(d), result)
         log.debug("height %d decided in round %d (%d txs)", d.height, d.round, len(block.txs))
@@ -242,6 +291,8 @@ class ConsensusReactor(Reactor):
         m = from_wire(msg.get("m"), self.chain.chain_id)
         if self.sm.step == "commit" and m.height == self.sm.height + 1:
             self._next_seen = True
+        if not self._screen(m):
+            return
         outs = self.sm.on_message(m)
         if m.height == self.sm.height:
             self._note_vote(m)

@@ -5,7 +5,8 @@ set and its height is recent (within `EVIDENCE_MAX_AGE` of the head: older sets 
 `check_peer_evidence` is that pure check. Kept evidence (new to the pool, including the
 consensus reactor's own finds) is appended to `<data-dir>/evidence.jsonl` (fsynced) and passed
 on to every peer but the one it came from; an offence already known goes no further, so gossip
-ends. Bad evidence is logged and dropped.
+ends. Bad evidence is logged and dropped, and costs the sender `MINOR` points (stale
+evidence can come from an honest peer that lags).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger_core.consensus import DoubleSign, EvidenceError, EvidencePool, ValidatorSet
+from ledger_core.net.peer_score import MINOR
 from ledger_core.node.router import Handler
 from ledger_core.node.runtime import Reactor, Shared
 
@@ -56,6 +58,7 @@ class EvidenceGossip(Reactor):
             )
         except EvidenceError as exc:
             log.info("dropped evidence from %s: %s", kid[:16], exc.code)
+            self.link.penalize(kid, "bad_evidence", MINOR, exc.code)
             return
         self.keep(ev, origin=kid)
 

@@ -14,6 +14,12 @@ They share, explicitly, the node (chain + mempool), the `PeerLink`, the `TaskGro
 task stops the node with its error) and the commit lock (consensus and block sync never apply
 at once). Every `status_s` the tick announces our head, asks ahead peers for blocks and tells
 discovery the height.
+
+The router scores a peer whose message makes a handler fail, and the reactors score what they
+find (`PeerLink.penalize`); the Transport bans a key past the threshold, and `status()` lists the
+bans in force (who, why, since when). mDNS announcements are not authenticated: only keys of
+active nodes are dialled, within the Transport's cap for discovered peers, and a key's dial
+loops end when its service goes away or the key stops being an active node.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ class ConsensusProducer:
         *,
         listen: tuple[str, int] = ("127.0.0.1", 0),
         peers: list[tuple[str, int]] | None = None,
-        discovery: Callable[[int, Callable[[Any], Any]], Any] | None = None,
+        discovery: Callable[[int, Callable[[Any], Any], Callable[[Any], Any]], Any] | None = None,
         timeouts: TimeoutConfig | None = None,
         heartbeat_s: float = 1.0,
         gossip_s: float = 1.0,
@@ -83,7 +89,7 @@ class ConsensusProducer:
             relays=lambda: not self.consensus.is_validator(),
             after=self.consensus.maybe_start_next,
         )
-        self.router = Router()
+        self.router = Router(penalize=self.link.penalize)
         for reactor in (self.consensus, self.txs, self.sync, self.evidence):
             self.router.add(reactor.routes())
 
@@ -99,8 +105,20 @@ class ConsensusProducer:
         return p is not None and p["status"] == "active" and p["kind"] == "node"
 
     def _on_found(self, ann: Any) -> None:
-        if self.link.transport is not None and ann.key_id != self.keys.key_id and ann.addresses:
-            self.link.transport.add_peer(*ann.addresses[0], ann.key_id)
+        transport = self.link.transport
+        if (
+            transport is None
+            or ann.key_id == self.keys.key_id
+            or not ann.addresses
+            or not self._authorized(ann.key_id)
+            or transport.is_banned(ann.key_id)
+        ):
+            return
+        transport.add_peer(*ann.addresses[0], ann.key_id, discovered=True)
+
+    def _on_removed(self, ann: Any) -> None:
+        if self.link.transport is not None:
+            self.link.transport.remove_peers_of(ann.key_id)
 
     def _who(self, kid: str) -> dict[str, Any]:
         p = self.chain.state.tables["participant"].get(kid) or {}
@@ -122,10 +140,21 @@ class ConsensusProducer:
                  "height": heights.get(p.key_id)}
                 for p in peers
             ],
+            "bans": self._bans(),
             "evidence": len(self.evidence.pool),
             "double_signers": sorted({ev.validator for ev in self.evidence.pool}),
             "synced_blocks": self.sync.synced_blocks,
         }
+
+    def _bans(self) -> list[dict[str, Any]]:
+        if self.link.transport is None:
+            return []
+        return [
+            {**self._who(b.key_id), "reason": b.reason, "detail": b.detail,
+             "since_ms": round(b.since * 1000), "until_ms": round(b.until * 1000),
+             "offences": b.offences}
+            for b in self.link.transport.bans()
+        ]
 
     def stop(self) -> None:
         self.tasks.stop()
@@ -165,7 +194,8 @@ class ConsensusProducer:
             for host, port in self.static_peers:
                 transport.add_peer(host, port)
             if self.discovery_factory is not None:
-                self.discovery = self.discovery_factory(self.address[1], self._on_found)
+                self.discovery = self.discovery_factory(
+                    self.address[1], self._on_found, self._on_removed)
                 await self.discovery.start()
             await self._tick()
             if self.tasks.failure is not None:

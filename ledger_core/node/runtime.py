@@ -60,9 +60,23 @@ class PeerLink:
             raise KeyError(f"no connection to node {kid[:16]}")
         await self.transport.send(kid, msg, timeout=timeout)
 
-    async def recheck_authorization(self) -> None:
+    def penalize(self, kid: str, reason: str, points: int, detail: str = "") -> None:
+        """Score a peer's misbehaviour (the Transport bans it past the threshold)."""
         if self.transport is not None:
-            await self.transport.recheck_authorization()
+            self.transport.penalize(kid, reason, points, detail)
+
+    async def send_raw(self, kid: str, data: bytes, timeout: float | None = None) -> None:
+        """`send` of a message already encoded as canonical JSON."""
+        if self.transport is None:
+            raise KeyError(f"no connection to node {kid[:16]}")
+        await self.transport.send_raw(kid, data, timeout=timeout)
+
+    async def recheck_authorization(self) -> None:
+        """Drop sessions, and stop dialling, of keys that are no longer active nodes (after every
+        applied block: a participant write may have revoked one)."""
+        if self.transport is not None:
+            for kid in await self.transport.recheck_authorization():
+                self.transport.remove_peers_of(kid)
 
 
 class TaskGroup:

@@ -2,11 +2,15 @@
 
 A node that is behind asks a peer that announced a higher height for
 `{"t": "get_blocks", "from": H, "limit": N}` and gets `{"t": "blocks", "blocks": [item, ...]}`
-with each item the JSON text of `{"block": Block.to_obj(), "commit": commit}` (a string, so the
-transport's strict canonical check of the message costs little and the server sends its stored
-bytes as they are), heights H, H+1, ... in order (at most `limit` items and about
-`MAX_BATCH_BYTES`; `sync_schedule` decides whom to ask, `block_sync` serves, fetches and
-applies). Each item is checked before it is applied:
+with each item the object `{"block": Block.to_obj(), "commit": commit}`, heights H, H+1, ... in
+order (at most `limit` items and about `MAX_BATCH_BYTES`; `sync_schedule` decides whom to ask,
+`block_sync` serves, fetches and applies). The server puts the message's canonical bytes
+together from its stored canonical bytes (no parse, no re-encode: `read_batch`,
+`blocks_bytes`). Items are objects, not JSON strings: in a string every quote and backslash of a
+transaction would be escaped a second time, and a block that fits a proposal could then not be
+sent (a block of comments full of `"` nearly doubles). A block's canonical size is bounded by
+`MAX_BLOCK_BYTES` when it is proposed, so block and commit always fit one message.
+Each item is checked before it is applied:
 `parse_block` (form, sizes), `Chain.check_block` (height, hashes, prev link, every transaction
 signature, the carried last commit against the previous height's validator set, re-execution
 to the header's app_hash) and `Chain.persist`, which checks that a quorum of the validators of
@@ -30,38 +34,44 @@ MAX_BATCH_BYTES = 2 * 1024 * 1024
 
 def read_batch(
     store: LedgerStore, start: int, limit: int, max_bytes: int = MAX_BATCH_BYTES
-) -> list[str]:
-    """Stored blocks from `start` on as sync items, each the canonical JSON text of
+) -> list[bytes]:
+    """Stored blocks from `start` on as sync items, each the canonical JSON bytes of
     {"block", "commit"} put together from the stored canonical bytes (no parse, no re-encode);
     at least one block when one exists."""
     limit = max(1, min(limit, MAX_BATCH_BLOCKS))
-    out: list[str] = []
+    out: list[bytes] = []
     size = 0
     for row, txrows in store.iter_blocks(start, batch=min(limit, 200)):
-        text = "".join((
-            '{"block":{"header":', _text(row.header),
-            ',"last_commit":', "null" if row.last_commit is None else _text(row.last_commit),
-            ',"txs":[', ",".join(_text(x.raw) for x in txrows),
-            ']},"commit":', _text(row.commit), "}",
+        item = b"".join((
+            b'{"block":{"header":', _raw(row.header),
+            b',"last_commit":', b"null" if row.last_commit is None else _raw(row.last_commit),
+            b',"txs":[', b",".join(_raw(x.raw) for x in txrows),
+            b']},"commit":', _raw(row.commit), b"}",
         ))
-        size += len(text)
+        size += len(item)
         if out and size > max_bytes:
             break
-        out.append(text)
+        out.append(item)
         if len(out) >= limit:
             break
     return out
 
 
-def _text(raw: bytes | str) -> str:
-    return raw if isinstance(raw, str) else bytes(raw).decode("utf-8")
+def blocks_bytes(items: list[bytes]) -> bytes:
+    """The canonical JSON bytes of `{"t": "blocks", "blocks": [item, ...]}`."""
+    return b'{"blocks":[' + b",".join(items) + b'],"t":"blocks"}'
+
+
+def _raw(raw: bytes | str) -> bytes:
+    return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
 
 
 def load_item(item: Any) -> Any:
-    """A sync item as sent (JSON text) to its object. Plain `json.loads`: every hash and
+    """A sync item to its object: as sent (an object) it is returned as is; the encoded form
+    `read_batch` returns (local callers, tests) is parsed with plain `json.loads`: every hash and
     signature is then checked on values re-encoded canonically from what was parsed, and the
     form checks refuse floats, odd types and missing or extra fields."""
-    if type(item) is not str:
+    if type(item) not in (str, bytes):
         return item
     try:
         return json.loads(item)
@@ -93,7 +103,8 @@ def parse_item(chain: Chain, item: Any) -> tuple[Block, Any]:
 
 
 def prepare(chain: Chain, items: list[Any]) -> tuple[list[tuple[Block, Any]], BlockError | None]:
-    """Parse a batch: the items parsed before the first malformed one, and that one's error."""
+    """Parse a batch: the items parsed before the first malformed one, and that one's error
+    (any exception a hostile item provokes becomes a BlockError: nothing raises out)."""
     parsed: list[tuple[Block, Any]] = []
     error = None
     for item in items:
@@ -101,6 +112,9 @@ def prepare(chain: Chain, items: list[Any]) -> tuple[list[tuple[Block, Any]], Bl
             parsed.append(parse_item(chain, item))
         except BlockError as exc:
             error = exc
+            break
+        except Exception as exc:
+            error = BlockError("bad_block", f"a sync item could not be parsed: {exc!r}"[:300])
             break
     return parsed, error
 

@@ -6,7 +6,8 @@ Messages (canonical JSON on the peer network; the items are described in `sync_i
 `{"t": "blocks", "blocks": [item, ...]}`.
 
 `FetchSchedule` (the fetching side): the heights peers announced, the one request on its way
-(given up after `SYNC_TIMEOUT_S`), the batches fetched but not yet applied (at most
+(given up after `SYNC_TIMEOUT_S`: that peer's height is forgotten until its next status, and
+`timed_out` names it), the batches fetched but not yet applied (at most
 `SYNC_AHEAD` before the next request: that bounds the memory a long catch-up takes) and the
 highest height fetched. `ServeQueue` (the serving side): one batch per peer at a time; the newest
 request that arrives meanwhile waits for it. No I/O and no clock: `block_sync` drives both.
@@ -26,10 +27,6 @@ SYNC_AHEAD = 2  # fetched batches waiting to be applied before the next is asked
 
 def status_message(height: int) -> dict[str, Any]:
     return {"t": "status", "height": height}
-
-
-def blocks_message(items: list[str]) -> dict[str, Any]:
-    return {"t": "blocks", "blocks": items}
 
 
 def parse_status(msg: dict[str, Any]) -> int | None:
@@ -54,6 +51,7 @@ class FetchSchedule:
         self.pending: tuple[str, float] | None = None  # (peer, when asked)
         self.in_flight = 0  # fetched batches not yet applied
         self.fetched_to = 0  # the highest height fetched (applied or not)
+        self.timed_out: str | None = None  # the last peer whose answer did not come in time
 
     @property
     def idle(self) -> bool:
@@ -74,6 +72,9 @@ class FetchSchedule:
         if self.pending is not None:
             if now - self.pending[1] < SYNC_TIMEOUT_S:
                 return None
+            # it announced blocks and did not serve them in time: ask someone else
+            self.timed_out = self.pending[0]
+            self.peer_heights.pop(self.pending[0], None)
             self.pending = None
         start = max(head, self.fetched_to) + 1
         ahead = [

@@ -7,7 +7,9 @@ holds `TX_GOSSIP_BATCH`. `TxBatch` is the pure part: the queue and the relay rul
 submissions go to every peer. Transactions from a peer are relayed (to every peer but that one)
 by full nodes only: validators keep a full mesh, so a validator's relay would only make each
 validator parse every transaction three times; one that misses a transaction still gets it in
-the block of the validator that holds it.
+the block of the validator that holds it. A message holding a transaction that no honest node
+would pass on whatever its state (malformed, oversized, badly signed) costs the sender `MINOR`
+points; refusals that depend on the state (nonces, roles, a full mempool) cost nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +19,15 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger_core.chain.tx import Tx
+from ledger_core.net.peer_score import MINOR
 from ledger_core.node.router import Handler
 from ledger_core.node.runtime import Reactor, Shared
 
 TX_GOSSIP_BATCH = 2000
+# refusal codes that no state explains: an honest peer never relays such a transaction
+MALFORMED = frozenset(
+    {"bad_encoding", "bad_envelope", "bad_payload", "unknown_type", "too_large", "bad_signature"}
+)
 
 Send = tuple[dict[str, Any], tuple[str, ...]]  # (message, peers to leave out)
 
@@ -79,11 +86,17 @@ class TxGossip(Reactor):
         if type(envs) is not list or len(envs) > TX_GOSSIP_BATCH * 2:
             return
         self._from_peer = kid
+        malformed = None
         try:
             for env in envs:
-                self.node.admit(env)
+                answer, _hash = self.node.admit(env)
+                if malformed is None and answer.get("code") in MALFORMED:
+                    malformed = answer
         finally:
             self._from_peer = None
+        if malformed is not None:
+            detail = f"{malformed['code']}: {malformed.get('message', '')}"[:200]
+            self.link.penalize(kid, "bad_tx", MINOR, detail)
         self.after()
 
     def queue(self, tx: Tx) -> None:

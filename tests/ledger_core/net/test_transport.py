@@ -395,7 +395,10 @@ def test_an_honest_fast_sender_paces_itself_below_the_rate_limit() -> None:
 
 def test_a_connection_storm_is_refused_before_any_key_exchange() -> None:
     async def main() -> None:
-        a = await Node(A, ALL, handshakes_per_s=5.0).start()  # burst of 10
+        # burst of 10; the handshake caps (per address and in all) set high to see the rate alone
+        a = await Node(
+            A, ALL, handshakes_per_s=5.0, max_pending=32, max_pending_per_address=16
+        ).start()
         b = await Node(B, ALL).start()
         try:
             conns = [await asyncio.open_connection(*a.addr) for _ in range(30)]

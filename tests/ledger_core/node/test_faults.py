@@ -182,3 +182,41 @@ def test_full_node_follows_then_joins_the_validator_set(tmp_path):
         same_history(procs[1:])
     finally:
         stop_all(procs)
+
+
+def test_a_rotated_node_key_loses_its_sessions(tmp_path):
+    """Issue 13, finding 5: authorization was re-checked only when the validator set changed, so a
+    full node whose key was rotated away (or revoked) kept its session with every validator."""
+    import hashlib
+
+    from app.commands.cluster_procs import cluster
+    from app.services.node_key import load_node_key
+    from ledger_core.chain import tx as txm
+    from ledger_core.crypto.domains import DOMAIN_TX, signing_bytes
+    from ledger_core.crypto.signing import Signer
+    from tests.support.cluster import setup_consortium
+
+    g, _devices, roots = setup_consortium(tmp_path, 2, 1, validators=1)
+    old = load_node_key(roots[1], create=False)
+    procs = cluster(roots, FAST)
+    try:
+        start(procs)
+        wait_heights(procs, 1)
+        deadline = time.monotonic() + 20
+        while [p["key_id"] for p in procs[0].status()["peers"]] != [old.key_id]:
+            assert time.monotonic() < deadline, "the full node never connected"
+            time.sleep(0.1)
+        new = Signer(hashlib.sha256(b"replacement").digest())
+        proof = new.sign(signing_bytes(DOMAIN_TX, g.chain_id, txm.rotation_proof_body(old.key_id, new.key_id)))
+        rot = txm.make(old, g.chain_id, "key.rotate", 1,
+                       {"public_key": new.public_raw.hex(), "proof": proof.hex()}, int(time.time() * 1000))
+        ans = procs[0].client.submit(rot, wait=True)
+        assert ans["ok"], ans
+        deadline = time.monotonic() + 10
+        while procs[0].status()["peers"]:
+            assert time.monotonic() < deadline, "the rotated key kept its session"
+            time.sleep(0.1)
+        time.sleep(3)  # its redials are refused: the key is no longer an active node
+        assert procs[0].status()["peers"] == []
+    finally:
+        stop_all(procs)

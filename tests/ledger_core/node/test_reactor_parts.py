@@ -25,13 +25,17 @@ def test_the_highest_connected_peer_is_asked_from_our_head():
                                                   "limit": ss.SYNC_BATCH})
 
 
-def test_one_request_at_a_time_until_it_times_out():
+def test_one_request_at_a_time_until_it_times_out_then_another_peer_is_asked():
     s = ss.FetchSchedule()
     s.on_status(A, 9)
+    s.on_status(B, 5)
     s.asked(A, 100.0)
-    assert s.next_request(100.0 + ss.SYNC_TIMEOUT_S - 0.1, 0, {A}) is None
-    assert s.next_request(100.0 + ss.SYNC_TIMEOUT_S, 0, {A}) is not None
-    assert s.pending is None  # given up
+    assert s.next_request(100.0 + ss.SYNC_TIMEOUT_S - 0.1, 0, {A, B}) is None
+    # A announced the most and served nothing in time: it is not asked again before its next
+    # status (a peer announcing 2**62 and never answering would starve sync), and is named
+    ask = s.next_request(100.0 + ss.SYNC_TIMEOUT_S, 0, {A, B})
+    assert ask is not None and ask[0] == B and s.timed_out == A
+    assert A not in s.peer_heights
 
 
 def test_a_batch_counts_in_flight_and_bounds_what_is_fetched_ahead():

@@ -9,6 +9,7 @@ import pytest
 
 from ledger_core.consensus import MessageError
 from ledger_core.crypto.keys import KeyPair
+from ledger_core.net.peer_score import MINOR, SERIOUS
 from ledger_core.node.ledger_node import Node
 from ledger_core.node.network_producer import ConsensusProducer
 from ledger_core.node.router import Router
@@ -42,19 +43,24 @@ def test_unknown_types_and_non_objects_are_ignored(msg):
     assert seen == []
 
 
-def test_a_message_error_is_dropped_and_other_errors_surface():
-    router = Router()
+def test_a_failing_handler_never_raises_and_costs_the_sender_points(caplog):
+    """A peer's data never raises out of the router: a MessageError costs MINOR points, any other
+    exception (a check a hostile value got past) SERIOUS ones, logged with the peer's key."""
+    penalties = []
+    router = Router(penalize=lambda *a: penalties.append(a))
 
     def bad(kid, msg):
         raise MessageError("bad_signature", "no")
 
     def broken(kid, msg):
-        raise RuntimeError("a bug")
+        raise TypeError("unhashable type: 'list'")
 
     router.add({"cons": bad, "txs": broken})
     router.dispatch("aa" * 32, {"t": "cons"})
-    with pytest.raises(RuntimeError):
-        router.dispatch("aa" * 32, {"t": "txs"})
+    router.dispatch("bb" * 32, {"t": "txs"})
+    assert [p[:3] for p in penalties] == [("aa" * 32, "bad_cons", MINOR),
+                                          ("bb" * 32, "handler_error", SERIOUS)]
+    assert "bbbbbbbbbbbbbbbb" in caplog.text
 
 
 def test_a_type_has_one_owner():

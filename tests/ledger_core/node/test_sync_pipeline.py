@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from bedrock.canonical import decode
 from ledger_core.chain import block as blk
 from ledger_core.chain.block import BlockError
 from ledger_core.chain.signature_farm import SignatureFarm
@@ -104,6 +105,7 @@ class FakeTransport:
     def __init__(self) -> None:
         self.peers = {KID: object()}
         self.sent: list[dict] = []
+        self.penalties: list[tuple] = []
         self.gate = asyncio.Event()
         self.gate.set()
 
@@ -115,8 +117,21 @@ class FakeTransport:
         await self.gate.wait()
         self.sent.append(msg)
 
+    async def send_raw(self, kid, data, timeout=None) -> None:
+        await self.send(kid, decode(data))
+
     def broadcast(self, msg, exclude=()) -> None:
         self.sent.append(msg)
+
+    async def recheck_authorization(self) -> list:
+        return []
+
+    def remove_peers_of(self, kid) -> None:
+        pass
+
+    def penalize(self, kid, reason, points, detail="") -> bool:
+        self.penalties.append((kid, reason, points))
+        return False
 
 
 def _producer(tmp_path, chain, c):

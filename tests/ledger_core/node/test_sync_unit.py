@@ -70,14 +70,17 @@ def test_batches_reproduce_the_chain(tmp_path, source):
     assert again.height == 6 and again.state.app_hash == src.state.app_hash
 
 
-def test_items_are_the_canonical_text_of_the_block_and_commit(source):
-    from bedrock.canonical import canonical
+def test_items_are_the_canonical_bytes_of_the_block_and_commit(source):
+    from bedrock.canonical import canonical, decode
 
     _c, src = source
-    for h, text in enumerate(sync.read_batch(src.store, 1, 100), 1):
+    items = sync.read_batch(src.store, 1, 100)
+    message = decode(sync.blocks_bytes(items))  # refuses anything not canonical
+    assert message == {"t": "blocks", "blocks": [json.loads(x) for x in items]}
+    for h, text in enumerate(items, 1):
         stored = src.store.block(h)
         obj = json.loads(text)
-        assert canonical(obj).decode() == text
+        assert canonical(obj) == text
         assert obj["commit"] == stored["commit"] and obj["block"]["header"] == stored["header"]
         parsed, commit = sync.parse_item(src, text)
         assert parsed.id == stored["block_id"] and len(parsed.txs) == stored["num_txs"]
