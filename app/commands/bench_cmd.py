@@ -7,6 +7,7 @@ import click
 from app.commands.lazy import LazyGroup
 
 LAZY = {
+    "hostile": "app.commands.bench_hostile_cmd:bench_hostile_cmd",
     "inspection": "app.commands.bench_inspection_cmd:bench_inspection_cmd",
     "ledger": "app.commands.bench_ledger_cmd:bench_ledger_cmd",
     "soak": "app.commands.bench_soak_cmd:bench_soak_cmd",

@@ -44,8 +44,10 @@ Closing rules: any ``ProtocolError`` (bad frame, failed decryption, non-canonica
 type, ``control_overflow``), exceeding the rate limit (``rate_limited``), ``write_timeout``, no
 complete frame for ``idle_timeout`` seconds (``idle_timeout``: a half-sent frame does not
 count), EOF or a socket error closes this connection only and logs the reason. Pings go out
-every ``ping_interval`` seconds; a handler that blocks the reader longer than ``idle_timeout``
-also gets the peer closed.
+every ``ping_interval`` seconds; a peer that leaves a ping unanswered for ``pong_timeout``
+seconds (when that is shorter than the interval) is closed with ``pong_timeout``: it sends but
+does not read, and what we queue for it would only grow until the write timeout; a handler
+that blocks the reader longer than ``idle_timeout`` also gets the peer closed.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class PeerConfig:
     write_timeout: float = 10.0
     idle_timeout: float = 30.0
     ping_interval: float = 10.0
+    pong_timeout: float = 4.0
     send_queue: int = 1024
     control_queue: int = 64
     msgs_per_s: float = 20000.0
@@ -439,13 +442,19 @@ class Peer:
 
     async def _keepalive_loop(self) -> None:
         cfg = self.config
-        tick = max(0.01, min(cfg.ping_interval, cfg.idle_timeout) / 4)
+        tick = max(0.01, min(cfg.ping_interval, cfg.idle_timeout, cfg.pong_timeout) / 4)
         next_ping = self._loop.time()
         try:
             while True:
                 now = self._loop.time()
                 if now - self._last_rx > cfg.idle_timeout:
                     await self.close("idle_timeout")
+                    return
+                if self._ping is not None and now - self._ping[1] > cfg.pong_timeout:
+                    # it sends (pings, messages) but does not read what we send: its queue
+                    # here would only grow until the write timeout
+                    self.remote_fault = True
+                    await self.close("pong_timeout")
                     return
                 if now >= next_ping:
                     token = os.urandom(_PING_BYTES)

@@ -32,7 +32,7 @@ import heapq
 from dataclasses import dataclass
 
 MINOR = 10
-SERIOUS = 50
+SERIOUS = 60  # two within 20 s ban
 FATAL = 100
 BAN_THRESHOLD = 100
 DECAY_PER_S = 1.0
@@ -90,8 +90,7 @@ class BanBook:
         return len(self._records)
 
     def _decay(self, rec: _Record, now: float) -> tuple[float, float]:
-        """(score, at) after decay by whole points, so that two ``SERIOUS`` offences in quick
-        succession add up to exactly ``FATAL``; the fraction of a point carries over."""
+        """(score, at) after decay by whole points (the fraction of a point carries over)."""
         if self.decay_per_s <= 0 or now <= rec.at:
             return rec.score, rec.at
         drop = int((now - rec.at) * self.decay_per_s)

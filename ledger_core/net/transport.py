@@ -97,6 +97,7 @@ _CLOSE_PENALTY = {
     "decrypt_failed": FATAL,
     "control_overflow": SERIOUS,
     "write_timeout": MINOR,
+    "pong_timeout": SERIOUS,
 }
 _MAX_KNOWN_ADDRESSES = 1024
 _DISCOVERED_PER_KEY = 2

@@ -3,7 +3,7 @@
 Evidence from a peer is kept only when both signatures verify against the current validator
 set and its height is recent (within `EVIDENCE_MAX_AGE` of the head: older sets may differ);
 `check_peer_evidence` is that pure check. Kept evidence (new to the pool, including the
-consensus reactor's own finds) is appended to `<data-dir>/evidence.jsonl` (fsynced) and passed
+consensus reactor's own finds) bans the double signer (two signatures are proof), is appended to `<data-dir>/evidence.jsonl` (fsynced) and passed
 on to every peer but the one it came from; an offence already known goes no further, so gossip
 ends. Bad evidence is logged and dropped, and costs the sender `MINOR` points (stale
 evidence can come from an honest peer that lags).
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger_core.consensus import DoubleSign, EvidenceError, EvidencePool, ValidatorSet
-from ledger_core.net.peer_score import MINOR
+from ledger_core.net.peer_score import FATAL, MINOR
 from ledger_core.node.router import Handler
 from ledger_core.node.runtime import Reactor, Shared
 
@@ -63,9 +63,11 @@ class EvidenceGossip(Reactor):
         self.keep(ev, origin=kid)
 
     def keep(self, ev: DoubleSign, origin: str | None = None) -> None:
-        """Keep new evidence and pass it on (see module docstring)."""
+        """Keep new evidence, ban the double signer, and pass it on (see module docstring)."""
         if self.pool.add(ev):
             log.warning("double signing by validator %s at height %d", ev.validator[:16], ev.height)
+            self.link.penalize(ev.validator, "double_sign", FATAL,
+                               f"two {ev.step}s at height {ev.height} round {ev.round}")
             with open(self.path, "ab") as f:
                 f.write(ev.encode() + b"\n")
                 f.flush()

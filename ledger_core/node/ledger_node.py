@@ -32,7 +32,7 @@ from ledger_core.node import control_requests
 from ledger_core.node.clock import now_ms
 from ledger_core.node.control_socket import ControlServer
 from ledger_core.node.errors import NodeError
-from ledger_core.node.mempool import Mempool
+from ledger_core.node.mempool import Mempool, quota_error
 from ledger_core.node.single_validator import SingleValidatorProducer
 
 __all__ = ["HEARTBEAT_S", "BlockProducer", "Node", "NodeError", "now_ms"]
@@ -45,6 +45,13 @@ class BlockProducer(Protocol):
     async def run(self) -> None: ...
 
     def stop(self) -> None: ...
+
+
+def _claimed_sender(env: Any) -> str | None:
+    """The sender an envelope names, unchecked (None when it names none)."""
+    body = env.get("body") if type(env) is dict else None
+    sender = body.get("sender") if type(body) is dict else None
+    return sender if type(sender) is str else None
 
 
 class Node:
@@ -105,6 +112,10 @@ class Node:
 
     def admit(self, env: Any) -> tuple[dict[str, Any], str | None]:
         try:
+            sender = _claimed_sender(env)
+            if sender is not None and self.mempool.sender_full(sender):
+                # refused before the parse and the signature check: a flood costs little
+                raise quota_error(self.mempool.pending_count(sender), self.mempool.pending_bytes(sender))
             tx = from_obj(env, max_bytes=self.chain.state.param("max_tx_bytes"), checked=True)
             self.mempool.precheck(tx)
             self.chain.admit(tx, self.mempool.pending_nonce(tx.sender))

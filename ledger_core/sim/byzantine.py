@@ -1,6 +1,9 @@
 """Byzantine validators: they follow the protocol's state (a real state machine without
 the double-sign guard) and lie on top of it: equivocating proposals, double votes, votes
-for unknown blocks, messages for wrong heights and chain ids, and garbage bytes."""
+for unknown blocks, messages for wrong heights and chain ids, and garbage bytes.
+`ByzantineProposer` also proposes hostile blocks when it is the proposer: stamped 2**62 - 1,
+the year 3000, not after the parent or just beyond the clock drift, or oversized; and it
+prevotes for anything."""
 
 from __future__ import annotations
 
@@ -8,10 +11,13 @@ import random
 from typing import Any
 
 from bedrock.canonical import canonical
-from ledger_core.consensus.messages import PROPOSAL, Proposal, Signed, Vote, sign
+from ledger_core.consensus.messages import PROPOSAL, Proposal, Signed, Value, Vote, sign
 from ledger_core.consensus.signer_state import Lock
+from ledger_core.consensus.timeliness import MAX_DRIFT_MS
 
-from .node import SimNode, make_value
+from .node import MAX_SKEW_MS, MAX_VALUE_BYTES, SimNode, make_value
+
+FAR_FUTURE_MS = 32_503_680_000_000  # the year 3000
 
 
 class UnguardedSigner:
@@ -64,11 +70,12 @@ class ByzantineNode(SimNode):
     def on_broadcast(self, m: Signed) -> None:
         b = m.body
         if b.type == PROPOSAL and self.rng.random() < self.p_equivocate:
+            t = max(self.clock(), self.parent_time(b.height) + 1)
             if self.rng.random() < 0.8:
-                alt = make_value(b.height, self.index, self.rng.getrandbits(32))
+                alt = make_value(b.height, self.index, self.rng.getrandbits(32), t)
                 payload = alt.payload
             else:  # a block id that does not match its payload: invalid
-                alt = make_value(b.height, self.index, self.rng.getrandbits(32))
+                alt = make_value(b.height, self.index, self.rng.getrandbits(32), t)
                 payload = {"height": b.height, "proposer": self.index, "nonce": -1}
             other = self._sign(Proposal(b.height, b.round, alt.block_id, b.valid_round), payload)
         elif b.type != PROPOSAL and self.rng.random() < self.p_double:
@@ -137,3 +144,34 @@ class ByzantineNode(SimNode):
             ).encode()
         peers = self.sim.peers_of(self.index)
         self.send_to(data, [self.rng.choice(peers)])
+
+
+class ByzantineProposer(ByzantineNode):
+    """A Byzantine validator whose proposals are hostile blocks (see module docstring)."""
+
+    def __init__(self, sim, index: int, key) -> None:
+        super().__init__(sim, index, key)
+        self.p_hostile = self.rng.choice((0.5, 0.9, 1.0))
+        self.proposed_hostile = 0
+
+    def get_value(self, height: int) -> Value:
+        honest = super().get_value(height)
+        if self.rng.random() >= self.p_hostile:
+            return honest
+        self.proposed_hostile += 1
+        t = honest.payload["time"]
+        nonce = self.rng.getrandbits(32)
+        kind = self.rng.randrange(5)
+        if kind == 0:
+            return make_value(height, self.index, nonce, 2**62 - 1)
+        if kind == 1:
+            return make_value(height, self.index, nonce, FAR_FUTURE_MS)
+        if kind == 2:
+            return make_value(height, self.index, nonce, self.parent_time(height))
+        if kind == 3:
+            return make_value(height, self.index, nonce, t, '"' * MAX_VALUE_BYTES)
+        # beyond the drift of every honest clock, at this moment
+        return make_value(height, self.index, nonce, t + MAX_DRIFT_MS + 2 * MAX_SKEW_MS + 1)
+
+    def valid(self, value: Value) -> bool:
+        return True

@@ -1,12 +1,18 @@
 """Simulated validators. An honest node runs the real Tendermint state machine with a
 GuardedSigner on a virtual disk; a crash drops everything in memory except that disk and
-the committed chain (the node's block store)."""
+the committed chain (the node's block store).
+
+A value (the simulated block) carries its proposer's time: an honest proposer stamps
+`max(its clock, parent time + 1)`; every node's clock is the virtual time plus its own fixed
+skew (within `MAX_SKEW_MS`). An honest validator's `valid` applies the real block-time rule
+(`consensus.timeliness.untimely`) against its own clock and bounds the value's encoded size
+(`MAX_VALUE_BYTES`), as a real validator bounds block time and size."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bedrock.canonical import digest_hex
+from bedrock.canonical import canonical, digest_hex
 from ledger_core.consensus.evidence import EvidencePool
 from ledger_core.consensus.messages import MessageError, Signed, Value, decode_message
 from ledger_core.consensus.signer_state import GuardedSigner, MemoryStore
@@ -17,28 +23,40 @@ from ledger_core.consensus.tendermint import (
     ScheduleTimeout,
     Tendermint,
 )
+from ledger_core.consensus.timeliness import untimely
 from ledger_core.crypto.keys import KeyPair
 
 if TYPE_CHECKING:
     from .runner import Simulation
 
 SYNC_PREFIX = b"sync:"
+CLOCK_BASE_MS = 1_000_000  # every node's clock reads this (plus its skew) at virtual time 0
+MAX_SKEW_MS = 2_000
+MAX_VALUE_BYTES = 1024
+_VALUE_KEYS = frozenset({"height", "proposer", "nonce", "time", "pad"})
 
 
-def make_value(height: int, proposer: int, nonce: int) -> Value:
-    payload = {"height": height, "proposer": proposer, "nonce": nonce}
+def make_value(height: int, proposer: int, nonce: int, time_ms: int, pad: str = "") -> Value:
+    payload = {"height": height, "proposer": proposer, "nonce": nonce, "time": time_ms, "pad": pad}
     return Value(digest_hex(payload), payload)
 
 
-def value_is_valid(value: Value, height: int) -> bool:
-    """The simulator's block rules: the id commits to the payload, which names the height."""
+def value_time(value: Value) -> int:
+    """The time a (decided, hence well-formed) value carries."""
+    return value.payload["time"]
+
+
+def value_fault(value: Value, height: int, parent_time: int, now_ms: int) -> str | None:
+    """The simulator's block rules, None when `value` passes: the id commits to the payload,
+    which names the height, stays within `MAX_VALUE_BYTES` and carries a timely time."""
     p = value.payload
-    return (
-        type(p) is dict
-        and p.keys() == {"height", "proposer", "nonce"}
-        and p["height"] == height
-        and digest_hex(p) == value.block_id
-    )
+    if type(p) is not dict or p.keys() != _VALUE_KEYS or p["height"] != height:
+        return "bad_value"
+    if type(p["pad"]) is not str or len(canonical(p)) > MAX_VALUE_BYTES:
+        return "value_too_large"
+    if digest_hex(p) != value.block_id:
+        return "bad_block_id"
+    return untimely(p["time"], parent_time, now_ms)
 
 
 class SimNode:
@@ -59,6 +77,17 @@ class SimNode:
         self._last_pos: Any = None
         self._catchup_sent: dict[tuple[int, int], int] = {}
         self._sync_asked: dict[int, int] = {}
+        self.skew_ms = sim.clock_skew(index)
+
+    # -- clock and chain -----------------------------------------------------------------
+
+    def clock(self) -> int:
+        """This node's wall clock (virtual time plus its skew)."""
+        return CLOCK_BASE_MS + self.sim.sched.now + self.skew_ms
+
+    def parent_time(self, height: int) -> int:
+        """The time of the block before `height` in this node's chain (0 for the first)."""
+        return value_time(self.chain[height - 2].value) if 2 <= height <= len(self.chain) + 1 else 0
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -92,11 +121,13 @@ class SimNode:
 
     def get_value(self, height: int) -> Value:
         self._nonce += 1
-        return make_value(height, self.index, self.incarnation * 1000 + self._nonce)
+        t = max(self.clock(), self.parent_time(height) + 1)
+        return make_value(height, self.index, self.incarnation * 1000 + self._nonce, t)
 
     def valid(self, value: Value) -> bool:
         assert self.sm is not None
-        return value_is_valid(value, self.sm.height)
+        h = self.sm.height
+        return value_fault(value, h, self.parent_time(h), self.clock()) is None
 
     # -- events --------------------------------------------------------------------------
 

@@ -18,12 +18,12 @@ from ledger_core.consensus.tendermint import Decide, Tendermint, TimeoutConfig
 from ledger_core.consensus.validators import ValidatorSet
 from ledger_core.crypto.keys import KeyPair
 
-from .byzantine import ByzantineNode
+from .byzantine import ByzantineNode, ByzantineProposer
 from .network import LinkFaults, Network, Partition
-from .node import SimNode
+from .node import MAX_SKEW_MS, SimNode, value_fault
 from .scheduler import Scheduler
 
-SCENARIOS = ("clean", "lossy", "partition", "crash", "byzantine", "mixed")
+SCENARIOS = ("clean", "lossy", "partition", "crash", "byzantine", "mixed", "byzantine_proposer")
 CHAIN_ID = "sim-chain"
 TIMEOUTS = TimeoutConfig(300, 100, 200, 100, 200, 100)
 GOSSIP_MS = 1000
@@ -138,7 +138,7 @@ def make_schedule(seed: int, scenario: str) -> Schedule:
     elif scenario == "crash":
         before = rng.choice((calm, rough))
         draw_crashes(n - quorum, list(range(n)))
-    elif scenario == "byzantine":
+    elif scenario in ("byzantine", "byzantine_proposer"):
         before = rng.choice((calm, rough))
         byz = tuple(sorted(rng.sample(range(n), rng.randint(1, f))))
     elif scenario == "mixed":
@@ -209,14 +209,19 @@ class Simulation:
         )
         keys = [sim_key(i) for i in range(schedule.n)]
         self.validators = ValidatorSet([k.public_raw for k in keys])
+        byzantine = ByzantineProposer if schedule.scenario == "byzantine_proposer" else ByzantineNode
         self.nodes: list[SimNode] = [
-            (ByzantineNode if i in schedule.byzantine else SimNode)(self, i, keys[i])
+            (byzantine if i in schedule.byzantine else SimNode)(self, i, keys[i])
             for i in range(schedule.n)
         ]
         self.net.receivers = [node.receive for node in self.nodes]
         self.decided: dict[int, str] = {}
         self.tracing = trace
         self.trace: list[str] = []
+
+    def clock_skew(self, i: int) -> int:
+        """Node i's fixed clock skew (its own seeded stream: the schedule's stays as it was)."""
+        return random.Random(f"clock:{self.schedule.seed}:{i}").randint(-MAX_SKEW_MS, MAX_SKEW_MS)
 
     def peers_of(self, i: int) -> list[int]:
         return [j for j in range(self.schedule.n) if j != i]
@@ -241,6 +246,10 @@ class Simulation:
                 f"node {node.index} decided height {d.height} with {len(node.chain)} blocks in its chain"
             )
         self._check_commit(node, d)
+        fault = value_fault(d.value, d.height, node.parent_time(d.height), node.clock())
+        if fault is not None:
+            self.fail(f"validity: node {node.index} decided height {d.height} with a value "
+                      f"that breaks the block rules ({fault}): {str(d.value.payload)[:120]}")
         seen = self.decided.setdefault(d.height, d.value.block_id)
         if seen != d.value.block_id:
             self.fail(

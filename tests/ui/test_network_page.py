@@ -111,7 +111,9 @@ def test_malformed_bans_show_question_marks():
             until_ms=10**30, offences=2.0),
     ]
     v = summarize({**status([K[1], K[2]], {}), "bans": entries}, now_ms=NOW)
-    assert v.banner == f"4 peers banned: {K[1][:16]} (new_code), ? (?), ? (?) and 1 more"
+    assert v.banner.splitlines() == [  # the banned validator no longer counts as online
+        "2 of 4 validators online, 3 needed: the chain cannot commit",
+        f"4 peers banned: {K[1][:16]} (new_code), ? (?), ? (?) and 1 more"]
     odd, *unreadable = v.bans
     assert (odd.org, odd.key_id, odd.until, odd.offences) == ("?", K[1][:16], "?", "2")
     assert odd.since == "20:26:45 (0 s ago)"  # the node's clock is ahead of ours
@@ -217,3 +219,37 @@ def test_page_on_a_live_consortium(qtbot, tmp_path):
         page.grab().save(str(SCREENSHOTS / "network-2-online.png"))
     finally:
         stop_all(procs)
+
+
+@pytest.mark.slow
+def test_page_on_a_live_consortium_with_a_banned_member(qtbot, tmp_path):
+    """A real hostile validator (`app.hostile`, a registered key stamping its proposals far in the
+    future) is banned by the honest nodes; the page of one of them shows who, why and since when
+    (tests/screenshots/network-banned-live.png)."""
+    from app.hostile import cluster as hc
+    from tests.support.cluster import FAST
+
+    c = hc.make(tmp_path, "time_jump", seed=1, extra_args=FAST)
+    try:
+        c.start()
+        deadline = time.monotonic() + 60
+        while not hc.banned_by_all(c.honest, c.hostile_key):
+            assert time.monotonic() < deadline, [hc.bans_of(p) for p in c.honest]
+            time.sleep(0.3)
+        client = NodeClient(c.honest[0].root / "node.sock", timeout=10)
+        page = NetworkPage(client.status, poll_ms=300)
+        qtbot.addWidget(page)
+        page.resize(1100, 720)
+        page.show()
+        qtbot.waitUntil(lambda: page.bans.rowCount() == 1 and page.bans_box.isVisible(),
+                        timeout=15_000)
+        row = [page.bans.item(0, col).text() for col in range(page.bans.columnCount())]
+        assert row[1] == c.hostile_key[:16] and row[2].startswith("time_in_future")
+        assert "banned" in page.banner.text() and "time_in_future" in page.banner.text()
+        assert "3 of 4 validators online" in page.summary.text()  # the banned one is not
+        qtbot.wait(300)
+        page.grab().save(str(SCREENSHOTS / "network-banned-live.png"))
+        page.close()
+        client.close()
+    finally:
+        stop_all(c.procs)

@@ -149,13 +149,17 @@ def summarize(status: dict[str, Any], now_ms: int, recent_ms: int = 10_000) -> N
     peers = status.get("peers") or []
     connected = {p["key_id"] for p in peers}
     votes = status.get("last_votes") or {}
+    raw_bans = status.get("bans")
+    banned = {b.get("key_id") for b in (raw_bans if isinstance(raw_bans, list) else [])
+              if isinstance(b, dict)}
     rows = []
     online = 0
     for v in status.get("validator_set") or []:
         kid = v["key_id"]
         last = votes.get(kid)
         recent = last is not None and now_ms - int(last.get("at_ms", 0)) <= recent_ms
-        up = kid == me or kid in connected or recent
+        # a banned validator counts as offline here, whatever it voted before its ban
+        up = kid == me or (kid not in banned and (kid in connected or recent))
         online += up
         rows.append(ValidatorRow(v.get("org") or "?", kid, up, _vote_text(last, now_ms)))
     cons = status.get("consensus") or {}

@@ -18,12 +18,12 @@ from ledger_core.net.peer_score import (
     BanInfo,
 )
 
-K1, K2 = "a" * 64, "b" * 64
+K1, K2, K3 = "a" * 64, "b" * 64, "c" * 64
 WALL = 1_700_000_000.0
 
 
 def test_the_constants() -> None:
-    assert (MINOR, SERIOUS, FATAL, BAN_THRESHOLD) == (10, 50, 100, 100)
+    assert (MINOR, SERIOUS, FATAL, BAN_THRESHOLD) == (10, 60, 100, 100)
     assert (BAN_BASE_S, BAN_MAX_S) == (60, 3600)
 
 
@@ -49,9 +49,12 @@ def test_penalties_while_banned_change_nothing() -> None:
 def test_serious_twice_bans_but_decay_forgives_rare_mistakes() -> None:
     book = BanBook()
     assert book.penalize(K1, "bad_vote", SERIOUS, now=0.0, wall=WALL) is None
-    assert book.score(K1, 10.0) == pytest.approx(40.0)  # 1 point per second
-    assert book.penalize(K1, "bad_vote", SERIOUS, now=10.0, wall=WALL) is None  # 90 < 100
-    assert book.penalize(K1, "bad_vote", MINOR, now=10.0, wall=WALL) is not None  # 100
+    assert book.score(K1, 25.0) == pytest.approx(35.0)  # 1 point per second
+    assert book.penalize(K1, "bad_vote", SERIOUS, now=25.0, wall=WALL) is None  # 95 < 100
+    assert book.penalize(K1, "bad_vote", MINOR, now=25.0, wall=WALL) is not None  # 105
+    # two SERIOUS offences within 20 s ban
+    assert book.penalize(K3, "bad_vote", SERIOUS, now=0.0, wall=WALL) is None
+    assert book.penalize(K3, "bad_vote", SERIOUS, now=20.0, wall=WALL) is not None
     # A minor mistake every 11 s never adds up to a ban.
     for i in range(1000):
         assert book.penalize(K2, "late", MINOR, now=11.0 * i, wall=WALL) is None

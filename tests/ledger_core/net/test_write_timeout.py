@@ -120,3 +120,30 @@ def test_a_peer_that_does_not_read_is_closed_after_the_write_timeout(caplog) -> 
             await a.transport.close()
 
     run(main())
+
+
+def test_a_peer_that_leaves_our_ping_unanswered_is_closed_without_a_ban() -> None:
+    """It keeps pinging (so it is never idle) but never reads: nothing we send it arrives, so it
+    is dropped at the pong timeout instead of holding a validator slot (an honest node that
+    froze looks the same: SERIOUS points, a ban only the second time within a minute)."""
+
+    async def main() -> None:
+        config = PeerConfig(handshake_timeout=1.0, idle_timeout=5.0, ping_interval=2.0,
+                            pong_timeout=0.5)
+        a = await Node(A, ALL, config).start()
+        pinger = None
+        try:
+            reader, writer, ch = await raw_client(a.addr, C)
+            await until(lambda: C.key_id in a.transport.peers)
+            peer = a.transport.peers[C.key_id]
+            pinger = asyncio.create_task(_pinger(ch, writer, 1, 0.2))
+            await until(lambda: peer.closed, timeout=3.0, what="the pong timeout")
+            assert peer.close_reason == "pong_timeout"
+            await until(lambda: a.reasons() == ["pong_timeout"])
+            assert not a.transport.is_banned(C.key_id)
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+            await a.transport.close()
+
+    run(main())

@@ -139,3 +139,88 @@ def test_the_worst_case_block_fits_one_sync_message_and_a_fresh_node_syncs_it(tm
     result = sync.check_parsed(dst, got)
     dst.advance(got, commit, result, dst.check_commit(got, commit))
     assert dst.state.app_hash == src.state.app_hash
+
+
+def test_a_peer_flooding_transactions_is_cut_off_at_its_budget(tmp_path):
+    """Finding 6 (and the tx_flood scenario): valid transactions of one key, as fast as the link
+    allows. The sender's quota keeps the mempool, the per-peer budget the node's time."""
+    from ledger_core.net.peer_score import SERIOUS
+    from ledger_core.node.tx_gossip import TX_BUDGET_PER_S, TX_GOSSIP_BATCH
+
+    c = consortium(1)
+    flooder = "ee" * 32
+    p = _producer(tmp_path, make_chain(tmp_path, "dst", c), "node", flooder)
+    envs = [report(c.devices[0], c.chain_id, n).envelope() for n in range(1, TX_GOSSIP_BATCH + 1)]
+
+    async def go():
+        for _ in range(2 * TX_BUDGET_PER_S // TX_GOSSIP_BATCH + 2):
+            p.router.dispatch(flooder, {"t": "txs", "txs": envs})
+        p.router.dispatch(flooder, {"t": "txs", "txs": envs * 3})
+
+    asyncio.run(go())
+    assert len(p.node.mempool) == p.node.mempool.max_sender_txs == 2000
+    penalties = [(why, pts) for kid, why, pts in p.link.transport.penalties if kid == flooder]
+    assert ("tx_flood", SERIOUS) in penalties and penalties[-1] == ("oversized_txs", SERIOUS)
+
+
+def test_double_signing_found_by_the_node_bans_the_signer(tmp_path):
+    """The equivocation scenario: two signed prevotes of one validator for one height and round
+    are proof; the evidence is kept and the signer banned."""
+    from ledger_core.consensus.evidence import DoubleSign
+    from ledger_core.consensus.messages import Vote
+
+    g, _a, b = _two_validators()
+    p = _producer(tmp_path, _chain(tmp_path, "a", g), "node-a", b.key_id)
+    votes = [sign(g.chain_id, Vote("prevote", 1, 0, bid), b.key_id, b.sign) for bid in ("1" * 64, "2" * 64)]
+    p.evidence.keep(DoubleSign.of(*votes))
+    assert (b.key_id, "double_sign", FATAL) in p.link.transport.penalties
+    assert len(p.evidence.pool) == 1
+
+
+def test_an_absent_proposer_costs_a_quarter_second_not_a_propose_timeout(tmp_path):
+    """A crashed or banned validator's turns: the propose step ends as soon as we see nobody to
+    propose (prevote nil, the machine's own timeout rule fired early)."""
+    from ledger_core.node.consensus_reactor import ABSENT_PROPOSER_S
+
+    g, a, b = _two_validators()
+    proposer = sorted([a.key_id, b.key_id])[1]  # round robin: height 1, round 0
+    me = "node-a" if proposer == b.key_id else "node-b"
+    p = _producer(tmp_path, _chain(tmp_path, "a", g), me, "ff" * 32)  # the proposer: not connected
+
+    async def go():
+        p.consensus.start_next_height()
+        sm = p.consensus.sm
+        assert sm.validators.proposer(1, 0) == proposer != p.keys.key_id
+        t0 = p.consensus._progress[2]
+        p.consensus.tick(t0 + ABSENT_PROPOSER_S / 2, True)
+        assert sm.step == "propose"
+        p.consensus.tick(t0 + ABSENT_PROPOSER_S, True)
+        assert sm.step == "prevote" and sm.round == 0
+
+    asyncio.run(go())
+
+
+def test_a_node_paces_its_own_gossip_under_the_budget_its_peers_enforce(tmp_path, monkeypatch):
+    """Honest gossip never trips a peer's transaction budget (which bans): beyond 90% of it, our
+    messages are held back, in order, for as long as the budget needs."""
+    from ledger_core.node import tx_gossip
+
+    monkeypatch.setattr(tx_gossip, "TX_BUDGET_PER_S", 100)
+    c = consortium(1)
+    p = _producer(tmp_path, make_chain(tmp_path, "n", c), "node", "ee" * 32)
+    txs = [report(c.devices[0], c.chain_id, n) for n in range(1, 401)]
+    later: list[float] = []
+
+    async def go():
+        loop = asyncio.get_running_loop()
+        monkeypatch.setattr(loop, "call_later", lambda d, fn, *a: later.append(d))
+        for chunk in (txs[:150], txs[150:300], txs[300:]):
+            for tx in chunk:
+                p.txs.queue(tx)
+            p.txs.flush()
+
+    asyncio.run(go())
+    sent = [m for m in p.link.transport.sent if m.get("t") == "txs"]
+    assert [len(m["txs"]) for m in sent] == [150]  # within the burst of 2 x 90
+    # 150 more: 120 tokens short at 90/s; then 100 more after those
+    assert [round(d, 2) for d in later] == [1.33, 2.44]

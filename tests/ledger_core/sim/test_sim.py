@@ -20,7 +20,7 @@ from ledger_core.sim import (
 from ledger_core.sim.runner import LIVENESS_BOUND_MS, LIVENESS_HEIGHTS
 
 REPO = Path(__file__).resolve().parents[3]
-SEEDS_PER_SCENARIO = 170  # 6 scenarios x 170 = 1,020 schedules
+SEEDS_PER_SCENARIO = 170  # 7 scenarios x 170 = 1,190 schedules
 BATCH = 34
 
 
@@ -141,3 +141,52 @@ def test_replay_command_line():
         cwd=REPO,
     )
     assert bad.returncode == 2
+
+
+def hostile_run(seed: int):
+    from ledger_core.sim import Simulation
+
+    sim = Simulation(make_schedule(seed, "byzantine_proposer"))
+    return sim, sim.run()
+
+
+def test_a_byzantine_proposer_neither_halts_nor_poisons_the_chain():
+    from ledger_core.consensus.timeliness import MAX_DRIFT_MS
+    from ledger_core.sim.byzantine import FAR_FUTURE_MS
+    from ledger_core.sim.node import CLOCK_BASE_MS, MAX_VALUE_BYTES
+
+    hostile = 0
+    for seed in range(12):
+        sim, res = hostile_run(seed)
+        hostile += sum(getattr(nd, "proposed_hostile", 0) for nd in sim.nodes)
+        assert min(res.heights.values()) >= LIVENESS_HEIGHTS  # honest nodes keep deciding
+        for nd in sim.nodes:
+            if not nd.honest:
+                continue
+            times = [d.value.payload["time"] for d in nd.chain]
+            assert times == sorted(set(times))  # strictly increasing
+            limit = CLOCK_BASE_MS + res.virtual_ms + MAX_DRIFT_MS * 2
+            assert all(type(t) is int and t < limit < FAR_FUTURE_MS for t in times)
+            assert all(len(d.value.payload["pad"]) < MAX_VALUE_BYTES for d in nd.chain)
+    assert hostile > 0  # the hostile proposals were made (and refused)
+    a = run_schedule(5, "byzantine_proposer").summary()
+    assert a == run_schedule(5, "byzantine_proposer").summary()  # deterministic
+
+
+def test_the_simulator_catches_a_validator_without_the_time_rule(monkeypatch):
+    from ledger_core.sim import node as sim_node
+
+    real = sim_node.value_fault
+
+    def no_time_rule(value, height, parent_time, now_ms):
+        fault = real(value, height, parent_time, now_ms)
+        return None if fault in ("time_in_future", "time_not_after_parent") else fault
+
+    monkeypatch.setattr(sim_node, "value_fault", no_time_rule)
+    for seed in range(40):
+        try:
+            run_schedule(seed, "byzantine_proposer")
+        except SimulationFailure as exc:
+            assert "validity" in exc.what
+            return
+    pytest.fail("no schedule let an untimely block be decided")
