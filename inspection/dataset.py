@@ -7,6 +7,10 @@ image lands on the same side wherever the folder is copied.
 
 Dataset digest: SHA-256 of the canonical JSON manifest {"files": [[class/name, sha256], ...]}
 sorted by path; the same rule a dataset certificate's manifest uses for folder subjects.
+
+Loading goes through `decode_image`, so every file passes the pixel budget before it is decoded
+(a file over it is skipped with its reason), and a file over the encoded-size limit is not even
+read.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from bedrock.canonical import digest_hex
-from inspection.errors import DatasetError, ImageError
+from inspection.errors import DatasetError, ImageError, ImageTooLarge
+from inspection.image_budget import MAX_IMAGE_BYTES
 from inspection.preprocess import PreprocessConfig, decode_image, to_model_input
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -101,6 +106,11 @@ def load_arrays(
     images, labels, skipped = [], [], []
     for i, s in enumerate(samples):
         try:
+            size = s.path.stat().st_size
+            if size > MAX_IMAGE_BYTES:
+                raise ImageTooLarge(
+                    f"image file of {size} bytes exceeds the limit of {MAX_IMAGE_BYTES}"
+                )
             gray = decode_image(s.path.read_bytes())
             images.append(to_model_input(transform(gray) if transform else gray, cfg))
             labels.append(s.label)

@@ -17,6 +17,20 @@ class ImageError(InspectionError):
     code = "bad_image"
 
 
+class UnsupportedImage(ImageError):
+    """Encoded bytes whose header cannot be read (another format, a damaged or unusual header):
+    never handed to a decoder."""
+
+    code = "unsupported_image"
+
+
+class ImageTooLarge(ImageError):
+    """An image whose header (or a frame whose size) exceeds the pixel budget: refused before
+    decoding."""
+
+    code = "image_too_large"
+
+
 class ModelError(InspectionError):
     """A model file or card that cannot be loaded or does not match the pipeline."""
 
@@ -27,6 +41,12 @@ class SourceError(InspectionError):
     """A frame source that cannot be opened or has been lost."""
 
     code = "source"
+
+
+class SourceTooLarge(SourceError):
+    """A video source whose frame size exceeds the pixel budget (same code as ImageTooLarge)."""
+
+    code = "image_too_large"
 
 
 class OrderError(InspectionError):

@@ -1,7 +1,8 @@
 """Preprocessing as a declared configuration with a stable digest (what a pipeline certificate covers).
 
 A frame goes through two steps:
-1. `to_model_input`: decode/convert to one grayscale channel and resize (area interpolation) to
+1. `to_model_input`: decode (after the pixel budget of `inspection.image_budget` has passed the
+   header) / convert to one grayscale channel and resize (area interpolation) to
    the declared size, giving uint8 pixels;
 2. `normalise`: per-image standardisation (subtract the image mean, divide by its standard
    deviation, floored at `std_floor_milli`/1000 grey levels), which makes the model blind to
@@ -22,10 +23,12 @@ import torch
 
 from bedrock.canonical import digest_hex
 from inspection.errors import ImageError
+from inspection.image_budget import check_encoded, check_size
 
-MAX_IMAGE_BYTES = 32 * 1024 * 1024
-MAX_SIDE = 8192
 MIN_SIDE = 8
+# No alpha plane (the grey conversion drops it anyway), 16-bit kept (shifted to 8 in `to_gray`),
+# EXIF orientation ignored as IMREAD_UNCHANGED did: the same grey pixels with less memory.
+DECODE_FLAGS = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR | cv2.IMREAD_IGNORE_ORIENTATION
 NORMALISATIONS = ("per_image_standardise",)
 INTERPOLATIONS = {"area": cv2.INTER_AREA}
 
@@ -89,19 +92,20 @@ def _check_complete(data: bytes) -> None:
 
 
 def decode_image(data: bytes) -> np.ndarray:
-    """Encoded image bytes (JPEG, PNG, BMP...) to a grayscale uint8 array; ImageError if bad."""
-    if not data:
-        raise ImageError("empty image file")
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ImageError(f"image file of {len(data)} bytes exceeds the limit of {MAX_IMAGE_BYTES}")
+    """Encoded image bytes (PNG, JPEG, BMP, TIFF, WebP) to a grayscale uint8 array; ImageError if
+    bad. The header is read and the pixel budget applied before the decoder runs."""
+    header = check_encoded(data)
     _check_complete(data)
     buf = np.frombuffer(data, dtype=np.uint8)
     try:
-        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+        img = cv2.imdecode(buf, DECODE_FLAGS)
     except cv2.error as exc:
         raise ImageError(f"cannot decode image: {exc.msg if hasattr(exc, 'msg') else exc}") from None
     if img is None:
         raise ImageError("not a decodable image (corrupt or unknown format)")
+    if img.shape[:2] != (header.height, header.width):
+        raise ImageError(f"decoded size {img.shape[1]}x{img.shape[0]} differs from the header's "
+                         f"{header.width}x{header.height}")
     return to_gray(img)
 
 
@@ -114,8 +118,9 @@ def to_gray(frame: np.ndarray) -> np.ndarray:
     if frame.ndim not in (2, 3):
         raise ImageError(f"frame has {frame.ndim} dimensions; expected 2 or 3")
     h, w = frame.shape[:2]
-    if not (MIN_SIDE <= h <= MAX_SIDE and MIN_SIDE <= w <= MAX_SIDE):
-        raise ImageError(f"frame size {w}x{h} outside {MIN_SIDE}..{MAX_SIDE} pixels")
+    check_size(w, h, None, "frame")
+    if h < MIN_SIDE or w < MIN_SIDE:
+        raise ImageError(f"frame size {w}x{h} is below {MIN_SIDE} pixels a side")
     if frame.dtype == np.uint16:
         frame = (frame >> 8).astype(np.uint8)
     elif frame.dtype != np.uint8:

@@ -13,6 +13,11 @@ video files and `<source>#<counter>` for cameras and streams. Image files are ha
 their encoded bytes (decoding is the pipeline's job, so a corrupt file is one bad frame,
 counted, not a dead source).
 
+Pixel budget (`inspection.image_budget`): a video source whose frame size (from the capture
+properties) is over the budget is refused when it opens, before any frame is read, and a frame
+read later that is over it (a stream changing size) ends the read with the same refusal
+(`SourceTooLarge`, code `image_too_large`); image files are checked where they are decoded.
+
 `Capture` runs one source on its own thread: a lost source is reported through the status
 callback and reopened with exponential back-off; callers never block on it.
 """
@@ -29,13 +34,14 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from inspection.errors import SourceError
+from inspection.errors import ImageTooLarge, SourceError, SourceTooLarge
+from inspection.image_budget import MAX_IMAGE_BYTES, check_size
 from inspection.mailbox import Mailbox
 
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".m4v", ".webm", ".mjpg", ".mjpeg")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "http://", "https://")
-MAX_IMAGE_FILE = 32 * 1024 * 1024
+MAX_IMAGE_FILE = MAX_IMAGE_BYTES
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,12 @@ class FolderSource:
         self._files = []
 
 
+def _frame_prop(cap: cv2.VideoCapture, prop: int) -> int:
+    """A frame size property as pixels: 0 when the back end does not know it (0, negative, NaN)."""
+    value = cap.get(prop)
+    return 0 if value != value or value <= 0 else int(min(value, 1 << 31))
+
+
 class VideoSource:
     """A camera (`camera:N`), a stream URL or a video file through OpenCV."""
 
@@ -165,6 +177,12 @@ class VideoSource:
             cap.release()
             what = "camera" if isinstance(self._target, int) else "video source"
             raise SourceError(f"cannot open {what} {self.spec}")
+        try:  # 0 x 0: the back end does not know yet; each frame is checked as it is read
+            self._check_size(_frame_prop(cap, cv2.CAP_PROP_FRAME_WIDTH),
+                             _frame_prop(cap, cv2.CAP_PROP_FRAME_HEIGHT))
+        except SourceTooLarge:
+            cap.release()
+            raise
         if not self.live:
             ok, first = cap.read()
             if not ok or first is None:
@@ -189,10 +207,17 @@ class VideoSource:
             ok, img = self._cap.read()
             if not ok or img is None:
                 return None
+        self._check_size(img.shape[1], img.shape[0])
         self._frame_no += 1
         self._seq += 1
         wid = f"{self._prefix}#{self._frame_no if not self.live else self._seq}"
         return Frame(wid, time.time_ns(), self._seq, self.name, image=img)
+
+    def _check_size(self, width: int, height: int) -> None:
+        try:
+            check_size(width, height, width * height * 3, f"a frame of {self.spec}")
+        except ImageTooLarge as exc:
+            raise SourceTooLarge(str(exc)) from None
 
     def close(self) -> None:
         if self._cap is not None:

@@ -14,7 +14,6 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Slot
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -30,8 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspection.errors import ImageError
 from ui.audit.worker import AuditLoad, load_audit
 from ui.certificates.checks import ChecksView
+from ui.image_load import pixmap_from_bytes
 from ui.keyset_model import KeysetTableModel
 from ui.live import HeadFollower, keep_place
 from ui.widgets import splitter
@@ -250,11 +251,15 @@ class AuditPage(QWidget):
         r = self.model.row(row)
         self.detail.setPlainText(json.dumps(r, indent=2, sort_keys=True))
         data = self.backend.image(r["image_sha256"])
-        pix = QPixmap()
-        if data is not None and pix.loadFromData(data):
-            self.picture.setPixmap(pix.scaled(256, 256, Qt.AspectRatioMode.KeepAspectRatio))
-        else:
-            self.picture.setText("image not in the history store" if data is None else "image cannot be shown")
+        if data is None:
+            self.picture.setText("image not in the history store")
+            return
+        try:  # the store's bytes may have been altered: the pixel budget before any decoder
+            pix = pixmap_from_bytes(data)
+        except ImageError as exc:
+            self.picture.setText(f"image cannot be shown: {exc}")
+            return
+        self.picture.setPixmap(pix.scaled(256, 256, Qt.AspectRatioMode.KeepAspectRatio))
 
     @property
     def worker(self) -> Task | None:
