@@ -1,6 +1,7 @@
 """The local identity: organisation, person, role and an Ed25519 key encrypted at rest.
 
-identity.json names the key file under keys/; the key itself is PKCS#8 with a passphrase.
+identity.json names the key file under keys/; the key itself is a `bcmlp-key/2` file sealed under
+the passphrase (argon2id + XChaCha20-Poly1305: `ledger_core/crypto/key_wrap.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ledger_core.crypto.keys import (
     read_private_key,
     write_private_key,
 )
+from ledger_core.crypto.passphrase_policy import WeakPassphrase, require_acceptable
 
 ROLES = ("operator", "trainer", "auditor", "monitor")
 IDENTITY_VERSION = 1
@@ -71,8 +73,11 @@ def validate_fields(org: str, name: str, role: str) -> None:
 
 
 def validate_passphrase(passphrase: str) -> None:
-    if len(passphrase) < 8:
-        raise PassphraseError("the passphrase must have at least 8 characters")
+    """The key-file passphrase policy (`passphrase_policy`: at least 12 characters, not weak)."""
+    try:
+        require_acceptable(passphrase)
+    except WeakPassphrase as exc:
+        raise PassphraseError(str(exc)) from None
 
 
 class IdentityStore:

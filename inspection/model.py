@@ -174,36 +174,52 @@ def read_card(card_file: Path) -> dict[str, Any]:
     return card
 
 
-def _is_safetensors(path: Path) -> bool:
-    """safetensors: 8-byte little-endian header length, then a JSON header starting with '{'."""
+def read_weights(path: Path) -> tuple[Path, bytes]:
+    """(weights path, its bytes): the file read once, bounded by MAX_WEIGHTS_BYTES. What is
+    hashed, judged and loaded is these bytes, never a second read of the path."""
+    weights = weights_path_for(Path(path)) if not Path(path).exists() else Path(path)
+    if not weights.is_file():
+        raise ModelError(f"model file {path} does not exist")
     try:
-        with path.open("rb") as fh:
-            head = fh.read(9)
-    except OSError:
+        with weights.open("rb") as fh:
+            data = fh.read(MAX_WEIGHTS_BYTES + 1)
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {weights}: {exc.strerror}") from None
+    if len(data) > MAX_WEIGHTS_BYTES:
+        raise ModelError(f"model file {weights} is larger than {MAX_WEIGHTS_BYTES} bytes")
+    return weights, data
+
+
+def _is_safetensors(data: bytes) -> bool:
+    """safetensors: 8-byte little-endian header length, then a JSON header starting with '{'."""
+    if len(data) < 9 or data[8:9] != b"{":
         return False
-    if len(head) < 9 or head[8:9] != b"{":
-        return False
-    n = int.from_bytes(head[:8], "little")
-    return 0 < n <= path.stat().st_size - 8
+    n = int.from_bytes(data[:8], "little")
+    return 0 < n <= len(data) - 8
 
 
 def load_model(
     path: Path, preprocess: PreprocessConfig = DEFAULT_PREPROCESS, fuse: bool = True
 ) -> LoadedModel:
     """Load weights and card; ModelError if either is wrong or the card does not match."""
-    weights = weights_path_for(Path(path)) if not Path(path).exists() else Path(path)
-    if not weights.is_file():
-        raise ModelError(f"model file {path} does not exist")
-    size = weights.stat().st_size
-    if size > MAX_WEIGHTS_BYTES:
+    weights, data = read_weights(path)
+    return load_model_bytes(weights, data, preprocess, fuse)
+
+
+def load_model_bytes(
+    weights: Path, data: bytes, preprocess: PreprocessConfig = DEFAULT_PREPROCESS,
+    fuse: bool = True,
+) -> LoadedModel:
+    """The model from `data`, the bytes of the weights file `weights` already read (its card is
+    read from beside it and must name these bytes' SHA-256); the path is never read again."""
+    if len(data) > MAX_WEIGHTS_BYTES:
         raise ModelError(f"model file {weights} is larger than {MAX_WEIGHTS_BYTES} bytes")
-    if not _is_safetensors(weights):
+    if not _is_safetensors(data):
         raise ModelError(f"model file {weights} is not a safetensors file")
     card_file = card_path_for(weights)
     if not card_file.is_file():
         raise ModelError(f"model card {card_file} is missing next to {weights.name}")
     card = read_card(card_file)
-    data = weights.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if card.get("weights_sha256") != sha:
         raise ModelError(f"model card {card_file.name} does not match the weights (SHA-256 differs)")
@@ -258,6 +274,8 @@ __all__ = [
     "NeuNet",
     "LoadedModel",
     "load_model",
+    "load_model_bytes",
+    "read_weights",
     "save_model",
     "read_card",
     "fuse_for_inference",

@@ -1,6 +1,11 @@
 """`bcmlp verify PATH_OR_CERT_ID`: verify a certificate check by check (exit 0 all pass, 1 not);
 `--export-bundle FILE` writes its proof bundle, `--bundle FILE --genesis G` verifies one offline;
-`bcmlp verify record RECORD_ID` proves one anchored inspection record."""
+`bcmlp verify record RECORD_ID` proves one anchored inspection record.
+
+Offline, a bundle proves signatures (issuer keys and roles from the genesis file), the commit by
+the genesis validators, inclusion and file digests: exit 0 means those are proven (PROVEN).
+Revocation, trust and the export time are the exporter's statements: listed apart, never counted
+as proven (a statement against the certificate still fails it, exit 1)."""
 
 from __future__ import annotations
 
@@ -19,11 +24,22 @@ def _print(rep: Report, as_json: bool, what: str) -> None:
     if as_json:
         emit_json(rep.as_dict())
     else:
-        click.echo(f"{what}: {'VERIFIED' if rep.ok else 'FAILED'}")
-        for c in rep.checks:
-            click.echo(f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.reason}")
+        click.echo(f"{what}: {rep.verdict.upper()}")
+        unproven = rep.unproven
+        pad = "    " if unproven else "  "
+        if unproven:
+            click.echo("  proven:")
+        for c in rep.proven:
+            click.echo(f"{pad}[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.reason}")
+        if unproven:
+            click.echo("  not provable offline (the exporter's statements, not counted as proven):")
+        for c in unproven:
+            click.echo(f"{pad}[{'stated ok' if c.ok else 'stated FAIL'}] {c.name}: {c.reason}")
     if not rep.ok:
-        raise CheckFailed(f"{what} does not verify: " + ", ".join(c.name for c in rep.checks if not c.ok))
+        bad = [c for c in rep.checks if not c.ok]
+        first = next((c for c in bad if c.proven), bad[0])  # a failed proof before a statement
+        raise CheckFailed(f"{what} does not verify: {', '.join(c.name for c in bad)} "
+                          f"({first.name}: {first.reason})")
 
 
 @click.command("verify")

@@ -27,15 +27,12 @@ from bedrock.canonical import (
     check_value,
     digest_hex,
 )
+from ledger_core.chain import tx as txm
 from ledger_core.consensus.messages import PRECOMMIT, PREVOTE, Proposal, Vote, sign
 from ledger_core.crypto.domains import DOMAIN_TX, signing_bytes
 
 KINDS = ("cons", "txs", "status", "get_blocks", "blocks", "evidence", "unknown")
-TX_TYPES = (
-    "member.propose", "member.approve", "participant.register", "participant.revoke",
-    "key.rotate", "cert.issue", "cert.revoke", "rating.submit", "inspection.batch",
-    "monitor.report",
-)
+TX_TYPES = tuple(sorted(txm.TX_TYPES))
 HUGE_INTS = (INT_MAX, INT_MIN, 2**62, 2**62 - 1, 2**62 + 1, 2**31, 2**31 - 1, -1, 0, 2**53 + 1)
 WRAP_DEPTH = 6  # the message wrapper and the protocol's own nesting around a hostile value
 QUOTES = '"\\'

@@ -3,6 +3,7 @@ manifest digest), against the local ledger; or offline, from a proof bundle and 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,12 @@ def verify_bundle(
     bundle: Path, genesis_file: Path, local: Path | None = None,
     progress: HashProgress | None = None,
 ) -> Verified:
-    """A proof bundle checked offline against the chain's genesis (and the files at `local`)."""
+    """A proof bundle checked offline against the chain's genesis (and the files at `local`):
+    issuer keys and roles from the genesis file, validity by this computer's clock; revocation
+    and trust are the exporter's statements, reported apart (`Report.unproven`)."""
     rep = check_bundle(read_bundle(bundle), gen.load(genesis_file),
-                       local_digest=hash_path(local, progress).digest if local else None)
+                       local_digest=hash_path(local, progress).digest if local else None,
+                       now_ms=time.time_ns() // 1_000_000)
     return Verified(rep, f"bundle {bundle.name}")
 
 

@@ -1,5 +1,9 @@
 """Running a headless inspection for `bcmlp inspect`: finite sources in batches, live ones
-through the capture thread and the latest-frame mailbox; one output line per record."""
+through the capture thread and the latest-frame mailbox; one output line per record.
+
+`watch` is the trust gate's check (`app.commands.inspect_cmd.gate_watch`), called between
+batches on the inspecting thread: it stops the run by raising, or swaps the inspector's model
+for weights it has just read, judged and loaded from one buffer."""
 
 from __future__ import annotations
 

@@ -41,6 +41,8 @@ def user_errors() -> Iterator[None]:
 
 
 def model(path: Path | None = None) -> LoadedModel:
+    """The model at `path` (default: the bundled one), read once and loaded from those bytes. A
+    station attached to a ledger loads through `model_gate.StationGate.admit` instead."""
     with user_errors():
         return load_model(Path(path) if path else BUNDLED_MODEL)
 

@@ -177,8 +177,10 @@ def model_checks(rep: Report, live: Live, cert_id: str | None, height: int) -> N
     if rec is None:
         rep.add("model certificate", False, f"certificate {cert_id[:16]} is not on the ledger")
         return
-    revoked = rec["status"] != "active" and rec.get("revoked_height", 0) <= height
-    then = (f"revoked at {rec['revoked_height']}" if revoked
+    # revoked or suspended at or before the batch's height counts against it
+    at = rec.get("revoked_height", rec.get("suspended_height"))
+    revoked = rec["status"] != "active" and at is not None and at <= height
+    then = (f"{rec['status']} at {at}" if revoked
             else f"not revoked at batch height {height}")
     rep.add("model certificate", rec["height"] <= height and not revoked,
             f"issued at height {rec['height']}, {then}")

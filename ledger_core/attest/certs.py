@@ -1,9 +1,11 @@
-"""Certificate rules (docs/design.md section 5): kind-specific predicates, lineage, validity, revocation.
+"""Certificate rules (docs/design.md section 5): kind-specific predicates, lineage, validity.
 
 Pure checks over a state getter `get(table, key)`; the state effects in `effects.py` call them.
 A certificate's id is the hash of the `cert.issue` transaction that recorded it (the issuer's
 signature covers the whole certificate). State table `cert` keeps, per id: the certificate, its
-issuer and organisation, the height, and its status (`active` or `revoked` with who, when, why).
+issuer and organisation, the height, and its status: `active`, `suspended` (a reversible hold
+filed by another organisation's auditor) or `revoked` with who, when, why. Only `active` is
+usable; revocation, suspension and their quorum are in `revocation.py`.
 """
 
 from __future__ import annotations
@@ -118,8 +120,9 @@ def check_lineage(get: Get, cert: dict[str, Any], time_ms: int) -> list[dict[str
         rec = get("cert", cid)
         if rec is None:
             raise TxError("unknown_cert", f"lineage certificate {cid[:16]} does not exist")
-        if rec["status"] != "active":
-            raise TxError("lineage_revoked", f"lineage certificate {cid[:16]} is {rec['status']}")
+        if rec["status"] != "active":  # lineage_revoked or lineage_suspended
+            code = "lineage_suspended" if rec["status"] == "suspended" else "lineage_revoked"
+            raise TxError(code, f"lineage certificate {cid[:16]} is {rec['status']}")
         k = rec["cert"]["kind"]
         if k not in counts:
             raise TxError("lineage_kind", f"a {cert['kind']} certificate cannot derive from a {k} certificate")
@@ -175,18 +178,6 @@ def issue(get: Get, cert_id: str, cert: dict[str, Any], sender: dict[str, Any], 
         "height": height,
         "status": "active",
     }
-
-
-def revoke(get: Get, cert_id: str, sender: dict[str, Any], height: int, reason: str) -> dict[str, Any]:
-    """Check a cert.revoke (by the issuer, or any auditor) and return the updated record."""
-    rec = get("cert", cert_id)
-    if rec is None:
-        raise TxError("unknown_cert", f"no certificate {cert_id[:16]}")
-    if rec["status"] != "active":
-        raise TxError("already_revoked", f"certificate {cert_id[:16]} is already {rec['status']}")
-    if sender["key_id"] != rec["issuer"] and "auditor" not in sender["roles"]:
-        raise TxError("not_issuer", "a certificate is revoked by its issuer or by an auditor")
-    return {**rec, "status": "revoked", "revoked_height": height, "revoked_by": sender["key_id"], "reason": reason}
 
 
 def lineage_closure(get: Get, cert_id: str) -> list[str]:

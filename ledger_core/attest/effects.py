@@ -1,9 +1,10 @@
-"""State effects of cert.issue, cert.revoke, rating.submit, inspection.batch and monitor.report.
+"""State effects of cert.issue, cert.revoke, cert.suspend, cert.confirm_revocation,
+cert.lift_suspension, rating.submit, inspection.batch and monitor.report.
 
 `ledger_core.attest.rules` adds them to the chain's membership rules. Every write goes
 into the block's state writes, so certificates, ratings, anchored batches and monitoring reports
 are covered by `app_hash`. State tables:
-- `cert`: certificate id (the cert.issue tx hash) -> record (see certs.py)
+- `cert`: certificate id (the cert.issue tx hash) -> record (see certs.py and revocation.py)
 - `rating`: "<rater>:<subject>" -> the rater's latest rating of that subject (replaces earlier)
 - `batch`: inspection.batch tx hash -> the anchored Merkle root and its facts
 - `report`: monitor.report tx hash -> the report, with sender and height (read by auditors)
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ledger_core.attest import certs
+from ledger_core.attest import certs, revocation
 from ledger_core.chain.tx import TxError
 
 if TYPE_CHECKING:
@@ -28,7 +29,27 @@ def _cert_issue(ctx: TxContext) -> None:
 
 def _cert_revoke(ctx: TxContext) -> None:
     p = ctx.tx.payload
-    ctx.view.put("cert", p["cert_id"], certs.revoke(ctx.view.get, p["cert_id"], ctx.sender, ctx.height, p["reason"]))
+    rec = revocation.revoke(ctx.view.get, p["cert_id"], ctx.sender, ctx.height, p["reason"])
+    ctx.view.put("cert", p["cert_id"], rec)
+
+
+def _cert_suspend(ctx: TxContext) -> None:
+    p, v = ctx.tx.payload, ctx.view
+    rec = revocation.suspend(
+        v.get, v.keys, p["cert_id"], ctx.sender, ctx.height, p["reason"], ctx.tx.hash
+    )
+    v.put("cert", p["cert_id"], rec)
+
+
+def _vote(side: str):
+    def effect(ctx: TxContext) -> None:
+        p, v = ctx.tx.payload, ctx.view
+        rec = revocation.vote(
+            v.get, v.keys, p["cert_id"], p["suspension"], ctx.sender, ctx.height, side
+        )
+        v.put("cert", p["cert_id"], rec)
+
+    return effect
 
 
 def rating_key(rater: str, subject: str) -> str:
@@ -87,6 +108,9 @@ ATTESTATION_TABLES = ("cert", "rating", "batch", "report")
 ATTESTATION_EFFECTS = {
     "cert.issue": _cert_issue,
     "cert.revoke": _cert_revoke,
+    "cert.suspend": _cert_suspend,
+    "cert.confirm_revocation": _vote("confirm"),
+    "cert.lift_suspension": _vote("lift"),
     "rating.submit": _rating,
     "inspection.batch": _batch,
     "monitor.report": _report,

@@ -144,7 +144,7 @@ def evaluate(
         entry = {"cert_id": cid, "kind": c["kind"], "status": rec["status"], "trust": ct.as_dict()}
         verdict.certs.append(entry)
         if rec["status"] != "active":
-            fail(f"{label} is revoked: {rec.get('reason', '')}")
+            fail(f"{label} is {rec['status']}: {rec.get('reason', '')}")
         if not certs.in_validity(c, now_ms):
             fail(f"{label} is not within its validity")
         issuer = get("participant", rec["issuer"])

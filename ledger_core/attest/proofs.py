@@ -5,11 +5,19 @@ its block header and commit, the Merkle inclusion path of the tx hash in the hea
 the validator keys that signed, the issuer's registration facts, the certificate's status and
 trust as of the export height, and the bundles of its whole lineage.
 
-`check_bundle` recomputes everything it can: the issuer's signature, the commit quorum, the
-inclusion proof, the block id, the chain id, the issuer's registration and role (provable offline
-when the issuer and validators are in genesis). Revocation status and trust come from live state
-when given (`Live`), else they are the exporter's statement as of the export height, and the
-reason says so, since app_hash gives no per-key state proofs.
+`check_bundle` separates what a bundle proves from what it only states. Online (`Live`: the
+verifier's own ledger) every check is proven. Offline, with the genesis file alone:
+- proven: the issuer's signature and role (its key and roles come from the genesis file, never
+  from the bundle's own issuer record), the commit by the genesis validator set, the Merkle
+  inclusion (the chain admits only valid transactions to a block), the local files' digest, the
+  validity window against the verifier's clock (when it gives one) and the lineage's proven
+  checks;
+- unproven (`Check.proven` False, "stated"): whether the certificate and the issuer's key are
+  still unrevoked, its trust, and the export time: the exporter's statements as of the export
+  height, since app_hash gives no per-key state proofs.
+`Report.proven_ok`: every proven check passes. `Report.ok` also needs every statement to be
+favourable: a statement cannot prove a certificate good, but one that says it is revoked or
+untrusted is not ignored.
 """
 
 from __future__ import annotations
@@ -44,12 +52,15 @@ class BundleError(CodedError, ValueError):
 
 @dataclass(frozen=True)
 class Check:
+    """One check; `proven` False: the exporter's statement, not provable offline."""
+
     name: str
     ok: bool
     reason: str
+    proven: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        return {"check": self.name, "ok": self.ok, "reason": self.reason}
+        return {"check": self.name, "ok": self.ok, "reason": self.reason, "proven": self.proven}
 
 
 @dataclass
@@ -60,13 +71,37 @@ class Report:
 
     @property
     def ok(self) -> bool:
+        """Every proven check passes and no statement speaks against the certificate."""
         return all(c.ok for c in self.checks)
 
-    def add(self, name: str, ok: bool, reason: str) -> None:
-        self.checks.append(Check(name, ok, reason))
+    @property
+    def proven_ok(self) -> bool:
+        return all(c.ok for c in self.checks if c.proven)
+
+    @property
+    def proven(self) -> list[Check]:
+        return [c for c in self.checks if c.proven]
+
+    @property
+    def unproven(self) -> list[Check]:
+        return [c for c in self.checks if not c.proven]
+
+    @property
+    def verdict(self) -> str:
+        """The verdict: "verified" (every check proven and passing), "proven" (every proven check
+        passes, some points are only stated), or "failed"."""
+        if not self.ok:
+            return "failed"
+        return "proven" if self.unproven else "verified"
+
+    def add(self, name: str, ok: bool, reason: str, proven: bool = True) -> None:
+        self.checks.append(Check(name, ok, reason, proven))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"cert_id": self.cert_id, "ok": self.ok, "checks": [c.as_dict() for c in self.checks]}
+        """`checks`: the proven checks; `unproven`: the statements listed apart."""
+        return {"cert_id": self.cert_id, "ok": self.ok, "verdict": self.verdict,
+                "checks": [c.as_dict() for c in self.proven],
+                "unproven": [c.as_dict() for c in self.unproven]}
 
 
 @dataclass
@@ -163,7 +198,7 @@ BUNDLE = s.Obj(
         "issuer": s.Nullable(_ISSUER),
         "status": s.Obj(
             {
-                "status": s.Enum("active", "revoked"),
+                "status": s.Enum("active", "suspended", "revoked"),
                 "revoked_height": s.Nullable(s.Int(0, 2**62)),
                 "revoked_by": s.Nullable(s.Hex64),
                 "reason": s.Nullable(s.Str(200)),
@@ -218,6 +253,54 @@ def _issuer_at(issuer: dict[str, Any] | None, height: int, role: str) -> tuple[b
     return True, f"{issuer['name']} ({issuer['org']}) held the {role} role at height {height}"
 
 
+Add = Callable[..., None]
+
+
+def _signature(add: Add, tx: txm.Tx, public_key: str) -> None:
+    try:
+        txm.check_signature(tx, bytes.fromhex(public_key))
+        add("issuer signature", True, f"Ed25519 signature of {tx.sender[:16]} verifies")
+    except txm.TxError as exc:
+        add("issuer signature", False, str(exc))
+
+
+def _issuer_online(
+    add: Add, tx: txm.Tx, issuer: dict[str, Any] | None, height: int, role: str
+) -> None:
+    """The issuer's key, roles and status from the verifier's own ledger."""
+    if issuer is None or issuer.get("key_id") != tx.sender:
+        add("issuer signature", False, "the issuer's key is not known from the ledger")
+        add("issuer role", False, "the issuer's registration cannot be established")
+        return
+    _signature(add, tx, issuer["public_key"])
+    add("issuer role", *_issuer_at(issuer, height, role))
+
+
+def _issuer_offline(
+    add: Add, tx: txm.Tx, genesis: Genesis, claimed: Any, as_of: dict[str, int], role: str
+) -> None:
+    """The issuer's key and roles from the genesis file; whether its key was revoked since is the
+    exporter's statement. The bundle's own issuer record never supplies a key or a role."""
+    issuer = genesis.participant(tx.sender)
+    if issuer is None:
+        why = "the issuer is not in the genesis file: its key and roles are not provable offline"
+        add("issuer signature", False, why)
+        add("issuer role", False, why)
+        return
+    _signature(add, tx, issuer["public_key"])
+    differs = type(claimed) is dict and any(claimed.get(k) != issuer[k] for k in PARTICIPANT_FIELDS)
+    note = "; the bundle's own issuer record differs from genesis and is ignored" if differs else ""
+    ok = role in issuer["roles"]
+    held = f"{issuer['name']} ({issuer['org']}) holds the {role} role in the genesis file"
+    lacks = f"the issuer lacks the {role} role in the genesis file"
+    add("issuer role", ok, (held if ok else lacks) + note)
+    mine = type(claimed) is dict and claimed.get("key_id") == tx.sender
+    status = claimed.get("status") if mine else None
+    where = f"as stated by the exporter at height {as_of['height']}, not provable offline"
+    add("issuer key not revoked", status in ("active", "rotated"),
+        f"the issuer's key is {status or 'not stated'} {where}", False)
+
+
 def committed(
     genesis: Genesis, tx_hash: str, header: Any, commit: Any, validators: dict[str, bytes],
     height: int, index: int, size: int, proof: list[bytes], offline: bool,
@@ -254,8 +337,11 @@ def check_bundle(
     local_digest: str | None = None,
     report: Report | None = None,
     depth: int = 0,
+    now_ms: int | None = None,
 ) -> Report:
-    """Every check of docs/design.md section 5 on one certificate and, recursively, its lineage."""
+    """Every check of docs/design.md section 5 on one certificate and, recursively, its lineage.
+    Offline (`live` None) the validity is judged at `now_ms` (the verifier's clock) when given,
+    else it is the exporter's statement."""
     parse_bundle(bundle)
     try:
         cert_id = bundle["cert_id"]
@@ -269,8 +355,8 @@ def check_bundle(
     rep = report or Report(cert_id)
     tag = "" if depth == 0 else f"lineage {cert_id[:16]}: "
 
-    def add(name: str, ok: bool, reason: str) -> None:
-        rep.add(tag + name, ok, reason)
+    def add(name: str, ok: bool, reason: str, proven: bool = True) -> None:
+        rep.add(tag + name, ok, reason, proven)
 
     if tx.hash != cert_id or tx.type != "cert.issue":
         add("certificate", False, "the transaction is not the cert.issue this id names")
@@ -280,39 +366,38 @@ def check_bundle(
         add("chain", False, "the certificate was recorded on another chain than this genesis")
         return rep
     # issuer signature and registration
-    issuer = bundle.get("issuer")
+    role = CERT_KIND_ROLE[cert["kind"]]
     if live is not None:
-        issuer = live.get("participant", tx.sender)
-    elif issuer is not None and genesis.participant(tx.sender) is None:
-        issuer = None  # offline, only genesis participants are provable
-    if issuer is None or issuer.get("key_id") != tx.sender:
-        add("issuer signature", False, "the issuer's key is not known from genesis or the ledger")
-        add("issuer role", False, "the issuer's registration cannot be established")
+        _issuer_online(add, tx, live.get("participant", tx.sender), height, role)
     else:
-        try:
-            txm.check_signature(tx, bytes.fromhex(issuer["public_key"]))
-            add("issuer signature", True, f"Ed25519 signature of {tx.sender[:16]} verifies")
-        except txm.TxError as exc:
-            add("issuer signature", False, str(exc))
-        ok, why = _issuer_at(issuer, height, CERT_KIND_ROLE[cert["kind"]])
-        add("issuer role", ok, why)
+        _issuer_offline(add, tx, genesis, bundle.get("issuer"), bundle["as_of"], role)
     for name, ok, why in committed(genesis, tx.hash, header, commit, validators, height, index, size, proof,
                                    offline=live is None):
         add(name, ok, why)
     # revocation and validity
+    as_of = bundle["as_of"]
+    stated = (f"as stated by the exporter at height {as_of['height']} ({_utc(as_of['time'])}), "
+              "not provable offline")
     if live is not None:
         rec = live.get("cert", cert_id) or {}
-        status, now, where = rec.get("status"), live.time_ms, f"at height {live.height}"
-        revoked_reason = rec.get("reason")
+        status, where, reason = rec.get("status"), f"at height {live.height}", rec.get("reason")
     else:
         st = bundle.get("status") or {}
-        status, now = st.get("status"), int(bundle["as_of"]["time"])
-        revoked_reason = st.get("reason")
-        where = f"as stated by the exporter at height {bundle['as_of']['height']} (not provable offline)"
-    add("not revoked", status == "active",
-        f"active {where}" if status == "active" else f"{status or 'unknown'} {where}: {revoked_reason or ''}".strip())
+        status, where, reason = st.get("status"), stated, st.get("reason")
+    said = f"{status or 'unknown'} {where}: {reason or ''}".strip()
+    active = status == "active"
+    add("not revoked", active, f"active {where}" if active else said, live is not None)
     until = "open-ended" if cert["valid_until"] is None else f"until {_utc(cert['valid_until'])}"
-    add("validity", certs.in_validity(cert, now), f"valid from {_utc(cert['valid_from'])} {until}; ledger time {_utc(now)}")
+    span = f"valid from {_utc(cert['valid_from'])} {until}"
+    if live is not None:
+        ledger = f"{span}; ledger time {_utc(live.time_ms)}"
+        add("validity", certs.in_validity(cert, live.time_ms), ledger)
+    elif now_ms is not None:
+        clock = f"{span}; this computer's clock {_utc(now_ms)}"
+        add("validity", certs.in_validity(cert, now_ms), clock)
+    else:
+        exported = int(as_of["time"])
+        add("validity", certs.in_validity(cert, exported), f"{span}; export time {stated}", False)
     if depth == 0 and local_digest is not None:
         same = local_digest == cert["subject"]["digest"]
         add("files", same, "the local files re-hash to the subject digest" if same
@@ -323,8 +408,9 @@ def check_bundle(
         ct, thr, where = tv.cert(cert_id).expected_ppm, tv.threshold_ppm, f"at height {live.height}"
     else:
         ct, thr = int(bundle["trust"]["expected_ppm"]), int(bundle["trust"]["threshold_ppm"])
-        where = f"as stated by the exporter at height {bundle['as_of']['height']}"
-    add("trust", ct >= thr, f"expected trust {ct / PPM:.4f} vs threshold {thr / PPM:.4f} {where}")
+        where = stated
+    trust = f"expected trust {ct / PPM:.4f} vs threshold {thr / PPM:.4f} {where}"
+    add("trust", ct >= thr, trust, live is not None)
     # lineage
     lineage = bundle.get("lineage") or []
     by_id = {lb["cert_id"]: lb for lb in lineage if isinstance(lb, dict) and isinstance(lb.get("cert_id"), str)}
@@ -338,9 +424,9 @@ def check_bundle(
         elif depth >= MAX_DEPTH:
             add("lineage", False, "the lineage is deeper than the limit")
         else:
-            check_bundle(lb, genesis, live, None, rep, depth + 1)
+            check_bundle(lb, genesis, live, None, rep, depth + 1, now_ms)
     if depth == 0:
-        bad = [c.name for c in rep.checks if c.name.startswith("lineage") and not c.ok]
+        bad = [c.name for c in rep.checks if c.name.startswith("lineage") and not c.ok and c.proven]
         add("lineage", not bad, f"{len(cert['lineage'])} direct lineage certificate(s), "
             + (f"failing: {', '.join(bad)}" if bad else "every certificate in the lineage verifies"))
     return rep

@@ -134,6 +134,22 @@ TX_TYPES: dict[str, TxType] = {
             s.Obj({"cert_id": s.Hex64, "reason": s.Str(200)}),
             roles=tuple(sorted(set(CERT_KIND_ROLE.values()))),
         ),
+        # out of the sender's scope a certificate is suspended, then a quorum confirms or lifts
+        TxType(
+            "cert.suspend",
+            s.Obj({"cert_id": s.Hex64, "reason": s.Str(200)}),
+            roles=("auditor",),
+        ),
+        TxType(
+            "cert.confirm_revocation",
+            s.Obj({"cert_id": s.Hex64, "suspension": s.Hex64}),
+            roles=tuple(sorted(set(CERT_KIND_ROLE.values()))),
+        ),
+        TxType(
+            "cert.lift_suspension",
+            s.Obj({"cert_id": s.Hex64, "suspension": s.Hex64}),
+            roles=tuple(sorted(set(CERT_KIND_ROLE.values()))),
+        ),
         TxType(
             "rating.submit",
             s.Obj(

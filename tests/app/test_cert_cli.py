@@ -62,6 +62,17 @@ def test_certify_verify_rate_revoke(node_dir, tmp_path, run_cli):
     assert code == 0 and json.loads(out)["active"]["cert_id"] == md_id, out + err
     code, out, err = run_cli("verify", "--bundle", str(tmp_path / "b.json"), "--genesis", str(node_dir / "genesis.json"))
     assert code == 0, out + err
+    # offline: the proven checks, and apart the exporter's statements (never "VERIFIED")
+    head, rest = out.split("  not provable offline", 1)
+    assert head.startswith("bundle b.json: PROVEN\n  proven:\n") and "VERIFIED" not in out
+    assert "[ok] commit" in head and "[ok] issuer role" in head and "not revoked" not in head
+    assert "[stated ok] not revoked" in rest and "[stated ok] trust" in rest
+    code, out, err = run_cli("verify", "--bundle", str(tmp_path / "b.json"), "--genesis",
+                             str(node_dir / "genesis.json"), "--json")
+    rep = json.loads(out)
+    assert code == 0 and rep["verdict"] == "proven" and rep["ok"], out + err
+    assert {"not revoked", "trust", "issuer key not revoked"} <= {c["check"] for c in rep["unproven"]}
+    assert all(c["proven"] for c in rep["checks"]) and not any(c["proven"] for c in rep["unproven"])
 
     # data poisoning: a file added to the certified dataset
     (ds / "crazing" / "extra.png").write_bytes(b"poison")
@@ -80,7 +91,13 @@ def test_certify_verify_rate_revoke(node_dir, tmp_path, run_cli):
     t = json.loads(out)
     assert code == 0 and t["kind"] == "cert" and t["opinion"]["uncertainty_ppm"] == 1_000_000
 
-    assert run_cli("revoke", ds_id, "--reason", "poisoned", *d)[0] == 0
+    code, _o, err = run_cli("revoke", ds_id, "--confirm", *d)
+    assert code == 2 and "not_suspended" in err and len(err.strip().splitlines()) == 1
+    assert run_cli("revoke", ds_id, "--confirm", "--lift", *d)[0] == 2
+    assert run_cli("revoke", ds_id, "--lift", "--reason", "x", *d)[0] == 2
+    assert run_cli("revoke", ds_id, *d)[0] == 2  # no --reason
+    code, out, err = run_cli("revoke", ds_id, "--reason", "poisoned", *d)  # the issuer: in scope
+    assert code == 0 and out.startswith(f"revoked {ds_id} at height ") and "status: revoked: poisoned" in out, err
     me = Signer.from_keypair(IdentityStore(DataDir(node_dir)).unlock(PASSPHRASE))
     with NodeClient(node_dir / "node.sock") as cl:
         rep = txm.make(me, cl.status()["chain_id"], "monitor.report", cl.next_nonce(me.key_id),

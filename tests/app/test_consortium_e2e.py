@@ -1,6 +1,7 @@
 """End to end on a 4-validator loopback consortium of four companies (separate node processes):
 certify dataset, labels, pipeline, model; rate; the gate passes; inspect; anchor; verify one
-record; revoke the dataset; the gate refuses the model at the operator station."""
+record; the auditor suspends the dataset, the issuer confirms: revoked; the gate refuses the
+model at the operator station."""
 
 from __future__ import annotations
 
@@ -112,10 +113,15 @@ def test_certify_rate_gate_anchor_revoke(tmp_path, run_cli, monkeypatch):
         assert code == 0 and "VERIFIED" in out, out
         code, out, _ = cli(mon, "verify", md_id, "--json")  # another company's node agrees
         assert code == 0 and json.loads(out)["ok"]
-        # the auditor revokes the dataset: the station refuses the model at the next block
-        ok(aud, "revoke", ds_id, "--reason", "poisoned images found")
+        # the auditor of another company cannot revoke the dataset alone: it suspends it, and the
+        # station refuses the model at the next block; the issuer's vote makes a majority of the
+        # two organisations concerned (QC Labs, ACME Steel): revoked
+        out = ok(aud, "revoke", ds_id, "--reason", "poisoned images found")
+        assert out.startswith(f"suspended {ds_id}") and "confirm 1/2" in out, out
         code, out, _ = cli(op, "gate", md_id, weights)
-        assert code == 1 and "REFUSED" in out and "revoked: poisoned images found" in out
+        assert code == 1 and "REFUSED" in out and "poisoned images found" in out
+        out = ok(op, "revoke", "--confirm", ds_id)
+        assert "status: revoked: poisoned images found" in out, out
         code, out, _ = cli(trainer, "verify", md_id)
         assert code == 1 and f"[FAIL] lineage {ds_id[:16]}: not revoked" in out
     finally:

@@ -22,7 +22,7 @@ def page(qtbot, tmp_path):
     (ds / "crazing" / "a.png").write_bytes(b"image a")
     ids = certify_all(w, dataset_digest=build_manifest(ds).digest)
     trust_everyone(w)
-    assert w.submit("aud2", "cert.revoke", {"cert_id": ids["labels"], "reason": "wrong classes"})[1] is None
+    assert w.submit("aud1b", "cert.revoke", {"cert_id": ids["labels"], "reason": "wrong classes"})[1] is None
 
     def opener():
         return w.chain.store, w.chain.genesis, Live(w.get, w.tkeys, w.chain.state.height, T0 + 10)

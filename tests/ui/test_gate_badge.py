@@ -36,7 +36,7 @@ def test_badge_and_poller(qtbot, tmp_path):
         qtbot.waitUntil(lambda: badge.passed is True, timeout=5000)
         assert badge.state.text().startswith("Model gate: PASS") and "trust 0.643" in badge.state.text()
         with lock:
-            assert w.submit("aud2", "cert.revoke", {"cert_id": ids["model"], "reason": "drift"})[1] is None
+            assert w.submit("trainer", "cert.revoke", {"cert_id": ids["model"], "reason": "drift"})[1] is None
         qtbot.waitUntil(lambda: badge.passed is False, timeout=5000)
         assert "REFUSED" in badge.state.text() and "revoked: drift" in badge.detail.text()
     finally:

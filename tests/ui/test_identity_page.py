@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
 
 from app.gui.identity_backend import StoreIdentityBackend
 from app.identity import IdentityStore
 from app.paths import open_data_dir
+from ledger_core.crypto.passphrase_policy import WeakPassphrase
 from ui.identity.page import IdentityPage
 
 PASS = "correct horse battery"
@@ -55,8 +57,35 @@ def test_dialog_rejects_mismatch_and_short_passphrase(qtbot, data_dir):
     assert "differ" in dialog.error.text() and not store.exists()
     dialog.confirm.setText("abc")
     dialog.try_create()
-    assert "at least 8" in dialog.error.text() and not store.exists()
+    assert "at least 12" in dialog.error.text() and not store.exists()
     dialog.close()
+
+
+def test_dialog_shows_strength_and_refuses_weak(qtbot, data_dir):
+    """"password1234" passed the old 8-character minimum; now the hint says weak and the
+    dialog refuses it without creating a key."""
+    page, store = make_page(qtbot, data_dir)
+    dialog = page.open_create_dialog()
+    qtbot.keyClicks(dialog.org, "Org")
+    assert dialog.strength.text() == ""
+    qtbot.keyClicks(dialog.passphrase, "password1234")
+    assert dialog.strength.text() == "Strength: weak: a common password"
+    qtbot.keyClicks(dialog.confirm, "password1234")
+    dialog.try_create()
+    assert "Passphrase refused: a common password" in dialog.error.text()
+    assert not store.exists() and dialog.created is None
+    dialog.passphrase.setText("mountainlake")
+    assert dialog.strength.text().startswith("Strength: fair: ")
+    dialog.passphrase.setText(PASS)
+    assert dialog.strength.text() == "Strength: strong"
+    dialog.close()
+
+
+def test_backend_refuses_weak_passphrase(data_dir):
+    store = IdentityStore(open_data_dir(data_dir))
+    with pytest.raises(WeakPassphrase, match="common password"):
+        StoreIdentityBackend(store).create("Org", "Ada", "auditor", "password1234")
+    assert not store.exists()
 
 
 def test_corrupt_identity_shown_not_overwritten(qtbot, data_dir):

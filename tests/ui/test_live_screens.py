@@ -45,7 +45,7 @@ def test_live_pages_above_height_100(qtbot, tmp_path):
                                     if s["id"] == w.keys["trainer"].key_id), 0)
 
     _grow(w, ids, 40, 100)
-    assert w.submit("aud2", "cert.revoke", {"cert_id": ids["labels"], "reason": "two classes were swapped in "
+    assert w.submit("aud1b", "cert.revoke", {"cert_id": ids["labels"], "reason": "two classes were swapped in "
                     "the annotations of line 3 (crazing and pitted_surface); relabel and certify again"})[1] is None
     top = w.chain.state.height
     assert top > 100

@@ -41,7 +41,7 @@ def test_models_page_follows_the_model_certificates(qtbot, tmp_path):
 
     before = len(loads)
     page.hide()
-    assert w.submit("aud2", "cert.revoke", {"cert_id": retrained, "reason": "bad metrics"})[1] is None
+    assert w.submit("trainer", "cert.revoke", {"cert_id": retrained, "reason": "bad metrics"})[1] is None
     qtbot.wait(200)
     assert len(loads) == before
     page.show()

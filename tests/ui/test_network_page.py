@@ -168,7 +168,8 @@ def test_page_shows_banned_peers_as_warning_rows(qtbot, themed):
         cells = [page.bans.item(0, c).text() for c in range(page.bans.columnCount())]
         assert cells[:3] == ["Company 4", K[3][:16], "bad_block: sent an invalid block "
                              "(commit at h12 has 2 of 4 signatures)"]
-        assert cells[3].endswith("(42 s ago)") and cells[5] == "3"
+        # rendered a moment after `now`: 42 s, or 43 on a loaded machine
+        assert cells[3].endswith(("(42 s ago)", "(43 s ago)")) and cells[5] == "3"
         assert page.bans.item(1, 2).text().startswith("time_in_future")
         assert page.bans.item(1, 0).background().color().name() == WARNING_ROW[theme][0]
         assert page.banner.text() == ("2 peers banned: Company 4 (bad_block), "

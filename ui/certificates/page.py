@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from ledger_core.attest.certs import LINEAGE
 from ledger_core.attest.gate import TrustView
 from ledger_core.attest.proofs import Report
+from ledger_core.attest.queries import status_text
 from ui.certificates.checks import ChecksView
 from ui.certificates.model import CertsFilter, CertsModel, cert_id
 from ui.certificates.worker import CertsLoad, load_certificates, verify
@@ -54,7 +55,7 @@ class CertificatesPage(QWidget):
         self.kind = QComboBox()
         self.kind.addItems(["All kinds", *sorted(LINEAGE)])
         self.status_filter = QComboBox()
-        self.status_filter.addItems(["Any status", "active", "revoked"])
+        self.status_filter.addItems(["Any status", "active", "suspended", "revoked"])
         self.issuer = QLineEdit(placeholderText="Issuer name, organisation or key id")
         for w in (self.kind, self.status_filter):
             w.currentIndexChanged.connect(self._filter)
@@ -177,6 +178,7 @@ class CertificatesPage(QWidget):
             item = QTreeWidgetItem(parent, [f"{c['kind']}: {c['subject']['name']} {c['subject']['version']}",
                                             rec["status"], f"{self.trust_view.cert(cid).expected_ppm / 1e6:.3f}"])
             item.setToolTip(0, cid)
+            item.setToolTip(1, status_text(live.get, live.keys, cid))  # who suspended, the votes
             if depth < 16:
                 for child in c["lineage"]:
                     add(item, child, depth + 1)

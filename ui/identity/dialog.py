@@ -1,4 +1,5 @@
-"""Dialog that creates the local identity: organisation, name, role, masked passphrase."""
+"""Dialog that creates the local identity: organisation, name, role, masked passphrase with a
+live strength hint; a weak passphrase is refused before the backend is asked."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from ledger_core.crypto.passphrase_policy import (
+    MIN_LENGTH,
+    WeakPassphrase,
+    assess,
+    require_acceptable,
+)
 from ui.identity.backend import IdentityBackend
 
 
@@ -29,6 +36,10 @@ class CreateIdentityDialog(QDialog):
         self.role.addItems(list(backend.roles))
         self.passphrase = QLineEdit()
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setPlaceholderText(f"at least {MIN_LENGTH} characters; several words")
+        self.strength = QLabel("")
+        self.strength.setObjectName("hint")
+        self.passphrase.textChanged.connect(self.show_strength)
         self.confirm = QLineEdit()
         self.confirm.setEchoMode(QLineEdit.EchoMode.Password)
         self.error = QLabel("")
@@ -40,6 +51,7 @@ class CreateIdentityDialog(QDialog):
         form.addRow("Name", self.name)
         form.addRow("Role", self.role)
         form.addRow("Passphrase", self.passphrase)
+        form.addRow("", self.strength)
         form.addRow("Repeat passphrase", self.confirm)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -59,14 +71,23 @@ class CreateIdentityDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
 
+    def show_strength(self, text: str) -> None:
+        self.strength.setText(f"Strength: {assess(text).hint}" if text else "")
+
     def try_create(self) -> None:
         if self.passphrase.text() != self.confirm.text():
             self.error.setText("The passphrases differ.")
             return
+        try:
+            require_acceptable(self.passphrase.text())
+        except WeakPassphrase as exc:
+            self.error.setText(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+            return
         org = self.org.text().strip()
         try:
+            name = self.name.text().strip() or org
             self.created = self.backend.create(
-                org, self.name.text().strip() or org, self.role.currentText(), self.passphrase.text()
+                org, name, self.role.currentText(), self.passphrase.text()
             )
         except Exception as exc:  # the backend's message is the user's message
             self.error.setText(str(exc))

@@ -68,6 +68,17 @@ class OperatorController(QObject):
     def running(self) -> bool:
         return self._worker is not None
 
+    @property
+    def engaged(self) -> bool:
+        """Running, or a start being prepared."""
+        return self._pending is not None or self._worker is not None
+
+    @property
+    def model_sha256(self) -> str | None:
+        """SHA-256 of the weights the running inspection uses (None when none runs)."""
+        insp = self._inspector if self._worker is not None else None
+        return None if insp is None else insp.engine.loaded.weights_sha256
+
     def start_async(
         self, spec: str, make_inspector: Callable[[], Inspector], rate: float | None, loop: bool
     ) -> None:

@@ -306,31 +306,47 @@ class OperatorPage(QWidget):
     # model gate ----------------------------------------------------------------------
     def attach_gate(self, badge: QWidget, poller: GatePoller) -> None:
         """Show the model gate's badge and follow its poller (its `status(dict)` and `failed(str)`
-        arrive on the GUI thread): a status without an active model stops inspection and keeps
-        Start disabled until the gate passes again."""
+        arrive on the GUI thread): a status without an active model, or a gate error, stops
+        inspection and keeps Start disabled until the gate passes again (fail closed). A passing
+        status for other weights than the running ones (the file changed and its new bytes were
+        judged) restarts inspection, which loads the model from bytes judged again at Start."""
         self._layout.insertWidget(2, badge)
         self._gate_poller = poller
         poller.setParent(self)  # shut down with the page
         poller.status.connect(badge.set_status)
         poller.status.connect(self._on_gate_status)
+        if hasattr(badge, "set_error"):
+            poller.failed.connect(badge.set_error)
         poller.failed.connect(self._on_gate_failed)
         poller.start()
 
     @Slot(dict)
     def _on_gate_status(self, st: dict) -> None:
-        self._gate_refused = st.get("active") is None
+        self._gate_refused = not isinstance(st, dict) or st.get("active") is None or bool(st.get("error"))
         if self._gate_refused:
-            if self.controller.running:
+            if self.controller.engaged:
                 self.stop()
-            self.banner.setText(f"Model refused by the trust gate: {st.get('message', '')}")
+            message = st.get("message", "") if isinstance(st, dict) else f"unknown gate state {st!r:.80}"
+            self.banner.setText(f"Model refused by the trust gate: {message}")
             self.banner.setVisible(True)
-        elif self.banner.text().startswith("Model refused"):
-            self.banner.setVisible(False)
+        else:
+            if self.banner.text().startswith("Model refused"):
+                self.banner.setVisible(False)
+            running = self.controller.model_sha256
+            judged = st.get("weights_sha256")
+            if running is not None and judged is not None and judged != running:
+                self.stop()  # the file changed and its new bytes passed: load them, judged again
+                if self.start():
+                    self._show_message("the model file changed; its new weights pass the trust "
+                                       "gate: inspection restarted with them")
         self._on_running(self.controller.running)
 
     @Slot(str)
     def _on_gate_failed(self, message: str) -> None:
-        self.status.showMessage(f"model gate: {message}", 10_000)
+        """Fail closed: a gate that cannot be judged refuses the model."""
+        from ui.certificates.gate_badge import error_status
+
+        self._on_gate_status(error_status(message))
 
     @Slot(bool)
     def _on_running(self, running: bool) -> None:

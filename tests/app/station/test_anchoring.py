@@ -93,7 +93,7 @@ def test_tampered_record_image_and_batch_fail(setup):
 def test_model_revoked_after_the_batch(setup):
     w, ids, records, images, engine, anch, now = setup
     anch.anchor(force=True)
-    assert w.submit("aud2", "cert.revoke", {"cert_id": ids["model"], "reason": "bad"})[1] is None
+    assert w.submit("trainer", "cert.revoke", {"cert_id": ids["model"], "reason": "bad"})[1] is None
     # the result was produced while the model was valid: the record still proves what happened then
     rep = check(w, engine, records, images, 1)
     assert rep.ok and any("not revoked at batch height" in c.reason for c in rep.checks)

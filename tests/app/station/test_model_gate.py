@@ -36,7 +36,7 @@ def test_gate_follows_the_ledger(tmp_path):
     gate.prefer(Candidate(new_id, new_w))
     assert status(w, gate).active.cert_id == new_id
     # the new model is revoked: out of service at the next block, back to the last passing one
-    assert w.submit("aud2", "cert.revoke", {"cert_id": new_id, "reason": "drift"})[1] is None
+    assert w.submit("trainer", "cert.revoke", {"cert_id": new_id, "reason": "drift"})[1] is None
     s = status(w, gate)
     assert s.active.cert_id == ids["model"] and s.changed and "revoked: drift" in s.message
     # someone swaps the old model's weights on disk: nothing passes, inspection stops
@@ -91,7 +91,7 @@ def test_station_gate_finds_the_model_certificate_by_its_weights(tmp_path):
     trust_everyone(w)
     st = gate.poll()
     assert st["active"]["cert_id"] == ids["model"] and not st["verdict"]["reasons"]
-    assert w.submit("aud2", "cert.revoke", {"cert_id": ids["model"], "reason": "drift"})[1] is None
+    assert w.submit("trainer", "cert.revoke", {"cert_id": ids["model"], "reason": "drift"})[1] is None
     st = gate.poll()
     assert st["active"] is None and "no active model certificate" in st["message"]
 
@@ -151,7 +151,7 @@ def test_headless_inspect_stops_when_the_model_is_revoked_mid_run(tmp_path, run_
 
     def revoke_later():
         time.sleep(1.5)  # the replay is well under way by then
-        assert w.submit("aud2", "cert.revoke", {"cert_id": ids["model"], "reason": "drift"})[1] is None
+        assert w.submit("trainer", "cert.revoke", {"cert_id": ids["model"], "reason": "drift"})[1] is None
         revoked.set()
 
     t = threading.Thread(target=revoke_later)

@@ -132,7 +132,7 @@ def test_model_certificate_revoked_at_a_height(tmp_path):
     w = world(tmp_path)
     ids = certify_all(w)
     trust_everyone(w)
-    assert w.submit("aud2", "cert.revoke", {"cert_id": ids["model"], "reason": "bad"})[1] is None
+    assert w.submit("trainer", "cert.revoke", {"cert_id": ids["model"], "reason": "bad"})[1] is None
     revoked_at = w.get("cert", ids["model"])["revoked_height"]
     live = Live(w.get, w.tkeys, w.chain.state.height, T0 + 10)
 
