@@ -15,7 +15,7 @@ from app.services.ledger import open_view, require_cert_ids, resolve_cert_id
 from bedrock.atomic import write_bytes_atomic
 from bedrock.canonical import EncodingError, canonical, decode
 from ledger_core.attest.proofs import Report, build_bundle, check_bundle
-from ledger_core.attest.queries import newest_with_digest
+from ledger_core.attest.queries import certificate_for
 from ledger_core.chain import genesis as gen
 
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
@@ -73,7 +73,8 @@ def verify_on_ledger(
             if cert_ref is not None:
                 cert_id = require_cert_ids(view, [cert_ref], "--cert ")[0]
             else:
-                cert_id = newest_with_digest(view.live.get, view.live.keys, local)
+                cert_id = certificate_for(view.live.get, view.live.keys, local,
+                                          time.time_ns() // 1_000_000)
                 if cert_id is None:
                     rep = Report("")
                     rep.add("files", False,

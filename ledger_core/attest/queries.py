@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ledger_core.attest.certs import in_validity
 from ledger_core.attest.gate import Get, Keys
 from ledger_core.attest.revocation import USABLE, standing
 
@@ -27,6 +28,20 @@ def certificates_with_digest(
             continue
         hits.append((rec["height"], cid))
     return [cid for _h, cid in sorted(hits, reverse=True)]
+
+
+def certificate_for(get: Get, keys: Keys, digest: str, now_ms: int) -> str | None:
+    """The certificate a verifier checks for these bytes: the earliest-issued usable one (active
+    and within validity at `now_ms`), so that a later certificate of the same public digest,
+    from anyone, cannot displace it (the station's rule, `model_choice`); when none is usable,
+    the newest of any status, whose failure is then what is reported; None when there is none."""
+    hits = certificates_with_digest(get, keys, digest)
+    recs = [get("cert", cid) for cid in hits]
+    usable = [cid for cid, rec in zip(hits, recs, strict=True)
+              if rec["status"] == USABLE and in_validity(rec["cert"], now_ms)]
+    if usable:
+        return usable[-1]
+    return hits[0] if hits else None
 
 
 def newest_with_digest(

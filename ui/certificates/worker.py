@@ -4,6 +4,7 @@ job: hash local files with progress and cancel, then check by check)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from bedrock.cancel import CancelCheck
 from ledger_core.attest.gate import TrustView
 from ledger_core.attest.manifest import build_manifest
 from ledger_core.attest.proofs import Report, build_bundle, check_bundle
-from ledger_core.attest.queries import newest_with_digest
+from ledger_core.attest.queries import certificate_for
 from ui.certificates.model import cert_rows
 from ui.workers import Progress
 
@@ -43,7 +44,7 @@ def verify(snapshot: Any, cert_id: str | None, path: Path | None, progress: Prog
         hashed = None if progress is None else (lambda done, total: progress("hash", done, total))
         local = build_manifest(path, hashed, cancel).digest
         if cert_id is None:
-            cert_id = newest_with_digest(live.get, live.keys, local)
+            cert_id = certificate_for(live.get, live.keys, local, time.time_ns() // 1_000_000)
             if cert_id is None:
                 rep = Report("")
                 rep.add("files", False, f"no certificate on the ledger has the digest {local[:16]} of {path.name}")

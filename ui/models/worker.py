@@ -4,6 +4,7 @@ shown weights (`load_model_certs`, run by the ledger box's head follower)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from bedrock.cancel import CancelCheck
 from inspection.train import TrainOptions, TrainResult, train
 from ledger_core.attest.gate import TrustView
 from ledger_core.attest.manifest import ManifestError, build_manifest
-from ledger_core.attest.queries import newest_with_digest
+from ledger_core.attest.queries import certificate_for
 from ui.certificates.model import cert_rows
 from ui.workers import Progress
 
@@ -33,7 +34,8 @@ def load_model_certs(opener: Callable[[], tuple[Any, Any, Any]], weights: Path) 
     tv = TrustView(live.get, live.keys, live.height)
     rows = [r for r in cert_rows(live, lambda cid: tv.cert(cid).expected_ppm) if r["kind"] == "model"]
     try:
-        cert, error = newest_with_digest(live.get, live.keys, build_manifest(weights).digest), ""
+        digest = build_manifest(weights).digest
+        cert, error = certificate_for(live.get, live.keys, digest, time.time_ns() // 1_000_000), ""
     except (OSError, ManifestError) as exc:
         cert, error = None, f"the weights cannot be read: {exc}"
     return ModelCertsLoad(rows, live.height, tv.threshold_ppm, weights, cert, error)

@@ -233,3 +233,21 @@ def test_falls_through_to_the_next_accepted_certificate_that_passes(wi):
         w.rate(r, ids["model"], 0, kind="cert")
     st = decide(w, station, {OLD: OLD_DIGEST})
     assert st["active"]["cert_id"] == again and st["changed"]
+
+
+def test_verify_checks_the_earliest_usable_certificate_not_a_later_rival(tmp_path):
+    """`bcmlp verify FILE` and the Certificates and Models pages pick the certificate to check
+    with `queries.certificate_for`: a rival's later certificate of the same public digest does
+    not displace the victim's (the old pick, the newest with the digest, took the rival's); when
+    none is usable, the newest is the one whose failure is reported."""
+    from ledger_core.attest.queries import certificate_for
+    from tests.support.rival_world import rival_certifies
+
+    w, ids = rival_setup(tmp_path)
+    rival = rival_certifies(w, ids, OLD_DIGEST)
+    assert certificate_for(w.get, w.tkeys, OLD_DIGEST, cw.T0 + 10) == ids["model"]
+    assert w.submit("trainer", "cert.revoke", {"cert_id": ids["model"], "reason": "x"})[1] is None
+    assert certificate_for(w.get, w.tkeys, OLD_DIGEST, cw.T0 + 10) == rival
+    assert w.submit("rival", "cert.revoke", {"cert_id": rival, "reason": "x"})[1] is None
+    assert certificate_for(w.get, w.tkeys, OLD_DIGEST, cw.T0 + 10) == rival  # newest, to report
+    assert certificate_for(w.get, w.tkeys, "0" * 64, cw.T0) is None
