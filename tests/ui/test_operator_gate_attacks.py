@@ -5,6 +5,9 @@ never run; a file changed to other certified bytes is judged before inspection s
 from __future__ import annotations
 
 import pytest
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from tests.conftest import SCREENSHOTS
 
 pytest.importorskip("PySide6")
 
@@ -60,6 +63,15 @@ def test_operator_stops_and_shows_the_gate_error(qtbot, tmp_path):
         assert "gate error: database disk image is malformed" in badge.detail.text()
         assert "gate error" in page.banner.text() and not page.start_button.isEnabled()
         assert not page.start()
+        shot = QWidget()  # the badge above the page, as the Operator perspective shows them
+        qtbot.addWidget(shot)
+        lay = QVBoxLayout(shot)
+        lay.addWidget(badge)
+        lay.addWidget(page)
+        shot.resize(1100, 760)
+        shot.show()
+        qtbot.wait(200)
+        shot.grab().save(str(SCREENSHOTS / "operator-gate-error.png"))
     finally:
         page.shutdown()
 
