@@ -49,12 +49,17 @@ class HeadFollower(QObject):
         page.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        # The page's Hide event can arrive while the page is being torn down, after the Python
+        # side of this object is gone (seen once in a full run): then there is nothing to stop.
+        timer = self.__dict__.get("timer")
+        if timer is None:
+            return False
         if event.type() == QEvent.Type.Show:
             if self.head is not None:
-                self.timer.start()
+                timer.start()
             self.check()
         elif event.type() == QEvent.Type.Hide:
-            self.timer.stop()
+            timer.stop()
         return False
 
     @Slot()
