@@ -109,20 +109,27 @@ class Station:
                 inspector.records.engine.dispose()
 
     def _open_inspection(self, svc):
+        from app.station.model_gate import StationGate
         from inspection.sources import open_source
+        from ledger_core.attest.model_choice import Acceptance
 
-        inspector = make_inspector(self.dd, self.ids, svc.pick_order(svc.orders(), None))
+        # the model that runs is loaded from the bytes the gate judged (pinned: the demo's own)
+        admitted = StationGate(self.dd, MODEL, Acceptance.of(pinned=self.ids.model)).admit()
+        inspector = make_inspector(self.dd, self.ids, svc.pick_order(svc.orders(), None),
+                                   loaded=admitted.loaded)
         src = open_source(str(SAMPLES), rate=REPLAY_FPS, loop=True)
         src.open()
         self.cons.progress(f"operator: inspecting {SAMPLES.name} as a looping camera at {REPLAY_FPS:g} fps")
         return inspector, src
 
 
-def make_inspector(dd: DataDir, ids: PipelineIds, order, engine=None):
-    """An Inspector whose records name the gate-passing model and pipeline certificates."""
+def make_inspector(dd: DataDir, ids: PipelineIds, order, engine=None, loaded=None):
+    """An Inspector whose records name the gate-passing model and pipeline certificates; `loaded`
+    (or the engine's) is the model the gate admitted, else the bundled one is read."""
     from app.station import services as svc
 
-    loaded = engine.loaded if engine is not None else svc.model(MODEL)
+    if loaded is None:
+        loaded = engine.loaded if engine is not None else svc.model(MODEL)
     insp = svc.inspector(dd, loaded, order, engine=engine)
     insp.model_cert_id, insp.pipeline_cert_id = ids.model, ids.pipeline
     return insp
