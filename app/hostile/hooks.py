@@ -2,8 +2,8 @@
 the points where a `Scenario` makes it misbehave.
 
 * `Scenario.routes`: peer message types the scenario answers itself (before the reactors);
-* `Scenario.outgoing(msg)`: every message the reactors send passes through it (rewritten, or
-  None: the scenario sends something else itself);
+* `Scenario.outgoing(msg)`: every message the reactors broadcast or queue as an object passes
+  through it (rewritten, or None: the scenario sends something else itself);
 * `Scenario.propose(height)`: the value this validator proposes (None: the honest block);
 * `Scenario.on_connected(peer, honest)`: a new authenticated connection;
 * `Scenario.run()`: a side task for the whole run (floods, raw sockets).
@@ -95,7 +95,9 @@ class HookedRouter:
 
 def _hook_link(producer: ConsensusProducer, scenario: Scenario) -> None:
     link = producer.link
-    broadcast, try_send, send = link.broadcast, link.try_send, link.send
+    # the node's other sends (served blocks) go through `send_raw` as encoded bytes; the
+    # scenarios that answer block requests do so in their own handlers
+    broadcast, try_send = link.broadcast, link.try_send
 
     def hooked_broadcast(msg: dict[str, Any], exclude: tuple[str, ...] = ()) -> None:
         out = scenario.outgoing(msg)
@@ -106,14 +108,8 @@ def _hook_link(producer: ConsensusProducer, scenario: Scenario) -> None:
         out = scenario.outgoing(msg)
         return out is None or try_send(kid, out)
 
-    async def hooked_send(kid: str, msg: dict[str, Any], timeout: float | None = None) -> None:
-        out = scenario.outgoing(msg)
-        if out is not None:
-            await send(kid, out, timeout)
-
     link.broadcast = hooked_broadcast  # type: ignore[method-assign]
     link.try_send = hooked_try_send  # type: ignore[method-assign]
-    link.send = hooked_send  # type: ignore[method-assign]
 
 
 def producer_class(scenario: Scenario) -> type[ConsensusProducer]:

@@ -45,10 +45,11 @@ STATION_FILE = "station.json"  # in the data dir: {"pin_cert": ID} or {"accept_o
 MAX_STATION_BYTES = 64 * 1024
 
 
-def bytes_digest(name: str, data: bytes) -> str:
-    """The manifest digest of one file named `name` holding `data`: what `build_manifest` gives
-    for that file, computed from bytes already in memory."""
-    return Manifest((FileEntry(name, len(data), hashlib.sha256(data).hexdigest()),)).digest
+def bytes_digest(name: str, data: bytes, sha256: str | None = None) -> str:
+    """The manifest digest of one file named `name` holding `data` (whose SHA-256 the caller may
+    already have): what `build_manifest` gives for that file, from bytes already in memory."""
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
+    return Manifest((FileEntry(name, len(data), sha256),)).digest
 
 
 def fresh_digest(path: Path) -> str | None:
@@ -202,8 +203,8 @@ class StationGate:
         except InspectionError as exc:
             self.digest = self.sha256 = None
             return str(exc)
-        self.digest = bytes_digest(path.name, data)
         self.sha256 = hashlib.sha256(data).hexdigest()
+        self.digest = bytes_digest(path.name, data, self.sha256)  # the bytes hashed once
         return path, data
 
     def _judge(self, live: Live, read: tuple[Path, bytes] | str) -> dict[str, Any]:

@@ -527,10 +527,7 @@ class Transport:
         return peer is not None and peer.try_send(message)
 
     async def send(self, key_id: str, message: Any, timeout: float | None = None) -> None:
-        peer = self.peers.get(key_id)
-        if peer is None:
-            raise KeyError(f"no connection to node {key_id[:16]}")
-        await peer.send(message, timeout)
+        await self.send_raw(key_id, canonical(message), timeout)
 
     async def send_raw(self, key_id: str, data: bytes, timeout: float | None = None) -> None:
         """``send`` of a message already encoded as canonical JSON (the caller vouches for it)."""

@@ -54,19 +54,14 @@ class PeerLink:
     def try_send(self, kid: str, msg: dict[str, Any]) -> bool:
         return self.transport is not None and self.transport.try_send(kid, msg)
 
-    async def send(self, kid: str, msg: dict[str, Any], timeout: float | None = None) -> None:
-        """Waits for room in the peer's queue; KeyError when the peer is not connected."""
-        if self.transport is None:
-            raise KeyError(f"no connection to node {kid[:16]}")
-        await self.transport.send(kid, msg, timeout=timeout)
-
     def penalize(self, kid: str, reason: str, points: int, detail: str = "") -> None:
         """Score a peer's misbehaviour (the Transport bans it past the threshold)."""
         if self.transport is not None:
             self.transport.penalize(kid, reason, points, detail)
 
     async def send_raw(self, kid: str, data: bytes, timeout: float | None = None) -> None:
-        """`send` of a message already encoded as canonical JSON."""
+        """A message already encoded as canonical JSON, waiting for room in the peer's queue;
+        KeyError when the peer is not connected."""
         if self.transport is None:
             raise KeyError(f"no connection to node {kid[:16]}")
         await self.transport.send_raw(kid, data, timeout=timeout)

@@ -4,18 +4,14 @@ never run; a file changed to other certified bytes is judged before inspection s
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from app.gui.inspection_pages import OperatorServices, attach_station_gate
+from tests.app.station.test_station_attacks import Station, sha
 from tests.conftest import SCREENSHOTS
-
-pytest.importorskip("PySide6")
-
-from app.gui.inspection_pages import OperatorServices, attach_station_gate  # noqa: E402
-from tests.app.station.test_station_attacks import Station, sha  # noqa: E402
-from tests.support.inspection_data import SAMPLES  # noqa: E402
-from ui.certificates.gate_badge import GateBadge, GatePoller, gate_status  # noqa: E402
-from ui.operator.page import OperatorPage  # noqa: E402
+from tests.support.inspection_data import SAMPLES
+from ui.certificates.gate_badge import GateBadge, GatePoller, gate_status
+from ui.operator.page import OperatorPage
 
 PASSING = {"height": 5, "active": {"cert_id": "c" * 64},
            "verdict": {"cert_id": "c" * 64, "certs": [], "reasons": []}, "message": "ok"}
@@ -90,6 +86,22 @@ def test_unknown_gate_state_refuses(qtbot, tmp_path):
     page.shutdown()
 
 
+def _station_page(qtbot, st: Station) -> OperatorPage:
+    """The Operator page of the station's data dir and weights, its gate attached (the caller
+    shuts it down)."""
+    page = OperatorPage(OperatorServices(st.dd, st.weights, "cpu"))
+    qtbot.addWidget(page)
+    attach_station_gate(page, st.dd, st.weights)
+    return page
+
+
+def _ready_to_start(qtbot, page: OperatorPage) -> None:
+    """The gate passed (Start enabled); the sample images at 30 fps are the source."""
+    qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=20_000)
+    page.source.setCurrentText(str(SAMPLES))
+    page.rate.setValue(30)
+
+
 def test_operator_never_runs_weights_swapped_after_the_gate_passed(qtbot, tmp_path):
     """The badge passed the certified file; the attacker swaps in other weights and Start is
     pressed: refused ('cannot start', the trust gate's reason), nothing runs. Once the file is
@@ -97,13 +109,9 @@ def test_operator_never_runs_weights_swapped_after_the_gate_passed(qtbot, tmp_pa
     bytes, under their certificate."""
     st = Station(tmp_path)
     st.w.block()
-    page = OperatorPage(OperatorServices(st.dd, st.weights, "cpu"))
-    qtbot.addWidget(page)
-    attach_station_gate(page, st.dd, st.weights)
+    page = _station_page(qtbot, st)
     try:
-        qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=20_000)
-        page.source.setCurrentText(str(SAMPLES))
-        page.rate.setValue(30)
+        _ready_to_start(qtbot, page)
         st.swap()
         assert page.start()  # prepared off the GUI thread: the refusal comes back as a message
         # the refusal of the bytes read at Start reaches the badge and the banner too (whichever
@@ -131,13 +139,9 @@ def test_operator_swaps_to_changed_weights_only_after_judging_them(qtbot, tmp_pa
 
     st = Station(tmp_path)
     st.w.block()
-    page = OperatorPage(OperatorServices(st.dd, st.weights, "cpu"))
-    qtbot.addWidget(page)
-    attach_station_gate(page, st.dd, st.weights)
+    page = _station_page(qtbot, st)
     try:
-        qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=20_000)
-        page.source.setCurrentText(str(SAMPLES))
-        page.rate.setValue(30)
+        _ready_to_start(qtbot, page)
         assert page.start()
         qtbot.waitUntil(lambda: page.controller.snapshot().inspected >= 2, timeout=30_000)
         assert page.controller.model_sha256 == sha(st.good)
